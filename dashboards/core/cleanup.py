@@ -1,0 +1,27 @@
+"""Turn grafanalib object trees into plain, null-free JSON data.
+
+grafanalib fills every optional field with `null` and leaves legacy keys behind. Grafana treats a missing
+key and a `null` one the same way, so we drop the nulls: the rendered files stay small and diffs show
+only what an author actually set.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def plain_json(value: Any) -> Any:
+    """Recursively serialise `to_json_data()` objects and drop every `None` value from mappings."""
+    to_json_data = getattr(value, "to_json_data", None)
+    if to_json_data is not None:
+        return plain_json(to_json_data())
+    if isinstance(value, dict):
+        return {key: plain_json(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list | tuple):
+        return [plain_json(item) for item in value]
+    return value
+
+
+def keep_keys(data: dict[str, Any], keys: frozenset[str]) -> dict[str, Any]:
+    """Only the listed top-level keys of `data`: drops grafanalib's legacy keys Grafana no longer reads."""
+    return {key: item for key, item in data.items() if key in keys}
