@@ -1,0 +1,91 @@
+"""Check every query of every dashboard and alert rule in two external calls: one node, one promtool.
+
+Each query gets Grafana's variables substituted the way Grafana would (scripts/promql_vars.py), then all
+queries go through the lezer grammars together and all PromQL through promtool together; the per-query
+checks live in scripts/lint_promql.py and scripts/lint_logql.py.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+from scripts.lint_logql import check_logql
+from scripts.lint_model import Dashboard, Finding, Json, PanelQuery, label_values_query, variable_query
+from scripts.lint_parse import Query, parse_queries
+from scripts.lint_promql import check_promql, promtool_syntax_errors
+from scripts.lint_registry import Registry
+from scripts.promql_vars import Substituted, UnknownVariableError, substitute, time_variables
+
+# What Grafana would substitute for a dashboard opened on its default hour with our 5 s scrape interval.
+LINT_RANGE_S = 3600
+SCRAPE_INTERVAL_S = 5
+_METRIC_NAME = re.compile(r"^[A-Za-z_:][\w:]*")  # the metric of a series selector `metric{...}`
+
+
+def _template_value(variable: Json) -> str:
+    """A value Grafana could substitute for a template variable (its current value, else match-all)."""
+    if variable.get("type") == "datasource":
+        return str(variable.get("query") or "")
+    current = (variable.get("current") or {}).get("value")
+    if isinstance(current, str) and current and current != "$__all":
+        return current
+    return ".+"
+
+
+def lint_values(query: PanelQuery) -> dict[str, str]:
+    """Variables available to a query: Grafana's time variables plus, on dashboards, the template ones."""
+    values = time_variables(LINT_RANGE_S, SCRAPE_INTERVAL_S)
+    values.update({name: _template_value(v) for name, v in query.variables.items()})
+    return values
+
+
+def lint_queries(queries: list[PanelQuery], registry: Registry) -> list[Finding]:
+    findings: list[Finding] = []
+    checkable: list[tuple[PanelQuery, Substituted]] = []
+    for query in queries:
+        if not query.expr.strip():
+            continue  # an empty query is a structure finding (panel-targets), not a syntax one
+        try:
+            checkable.append((query, substitute(query.expr, lint_values(query))))
+        except UnknownVariableError as exc:
+            findings.append(query.finding("template-variable", f"{exc}: define it or use a Grafana global"))
+    promql_indices = [i for i, (q, _) in enumerate(checkable) if q.lang == "promql"]
+    # node and promtool are independent processes: run them side by side.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        parsing = pool.submit(parse_queries, [Query(q.lang, sub.text) for q, sub in checkable])
+        checking = pool.submit(promtool_syntax_errors, [checkable[i][1].text for i in promql_indices])
+        facts, syntax = parsing.result(), checking.result()
+    syntax_by_query = {promql_indices[n]: error for n, error in syntax.items()}
+    for index, ((query, sub), fact) in enumerate(zip(checkable, facts, strict=True)):
+        if query.lang == "promql":
+            findings += check_promql(query, sub, fact, syntax_by_query.get(index), registry)
+        else:
+            findings += check_logql(query, sub, fact, registry)
+    return findings
+
+
+def check_variable_queries(dashboard: Dashboard, registry: Registry) -> list[Finding]:
+    """`label_values(metric{...}, label)` variables must name an exported metric and one of its labels."""
+    findings = []
+    for name, variable in dashboard.variables.items():
+        parsed = label_values_query(variable)
+        metric_match = _METRIC_NAME.match(parsed[0] or "") if parsed else None
+        if parsed is None or metric_match is None:
+            continue
+        metric, label = metric_match.group(0), parsed[1]
+        series = registry.get(metric)
+        if series is None:
+            hint = f"; did you mean {registry.closest(metric)}?" if registry.closest(metric) else ""
+            message = f"metric {metric} is not exported by the app{hint}"
+        elif label not in series.labels:
+            message = f"{metric} has no label {label!r}"
+        else:
+            continue
+        findings.append(
+            Finding(
+                f"{dashboard.uid} / variable {name}", "template-variable-query", message,
+                dashboard_uid=dashboard.uid, query=variable_query(variable),
+            )
+        )  # fmt: skip
+    return findings
