@@ -1,0 +1,137 @@
+"""`make publish` against the Grafana emulator: request/write counts of a no-op publish, and the time to
+publish 1,000 dashboards with 20 ms latency per request versus a naive sequential grafana-client loop.
+
+The emulator (tests/grafana_emulator) runs in a child process, like a real Grafana, so its request
+handling does not compete with the contenders for this process's GIL. Both contenders create 1,000
+new dashboards (distinct uids) of the same size in their own folder:
+  * baseline: `api.dashboard.update_dashboard({... "overwrite": True})` once per dashboard, sequentially
+    (no plan, no drift check);
+  * ours: `python -m scripts.publish` end to end as a subprocess (interpreter start, health check, plan
+    reads, writes on a pool of 8).
+Then ours runs again with nothing changed: the no-op publish.
+
+Targets: no-op publish = 0 writes and at most objects + 3 requests; speed-up >= 5x.
+
+    python -m bench.bench_publish
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import tempfile
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from grafana_client import GrafanaApi
+
+from tests.grafana_emulator import GrafanaEmulator, Token
+from tests.grafana_emulator.publish_cli import run_publish
+from tests.grafana_emulator.rendered import dashboard, write_tree
+
+DASHBOARDS = 1000
+LATENCY_S = 0.020
+PANELS_PER_DASHBOARD = 8
+TOKEN = "glsa_bench_token"
+TARGET_RATIO = 5.0
+
+
+def serve_emulator(conn: Connection) -> None:
+    """Child process: run an emulator and answer ("latency", s) / ("stats", None) / ("stop", None)."""
+    with GrafanaEmulator(tokens=[Token(TOKEN)]) as grafana:
+        conn.send(grafana.url)
+        while True:
+            command, value = conn.recv()
+            if command == "stop":
+                conn.send(None)
+                return
+            if command == "latency":
+                grafana.latency_s = value
+            elif command == "reset":
+                grafana.reset_log()
+            conn.send((len(grafana.requests), grafana.writes))
+
+
+def bench_dashboard(uid: str) -> dict[str, Any]:
+    """A dashboard of realistic size (~5 KB): several panels like the rendered ones."""
+    body = dashboard(uid, f"Bench {uid}")
+    panel = body["panels"][0]
+    body["panels"] = [{**panel, "id": n + 1, "title": f"Panel {n}"} for n in range(PANELS_PER_DASHBOARD)]
+    return body
+
+
+def naive_loop(url: str) -> float:
+    """Baseline: one sequential update_dashboard per dashboard; returns seconds."""
+    api = GrafanaApi.from_url(url, credential=TOKEN)
+    api.folder.create_folder("Naive", uid="naive")
+    started = time.perf_counter()
+    for n in range(DASHBOARDS):
+        envelope = {"dashboard": bench_dashboard(f"naive-{n}"), "folderUid": "naive", "overwrite": True}
+        api.dashboard.update_dashboard(envelope)
+    return time.perf_counter() - started
+
+
+def timed_publish(url: str, directory: Path) -> float:
+    started = time.perf_counter()
+    result = run_publish(url, directory, token=TOKEN)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(
+            f"publish failed ({result.returncode}): {result.stdout[-2000:]}{result.stderr[-2000:]}"
+        )
+    return elapsed
+
+
+def report(naive_s: float, ours_s: float, noop_s: float, requests: int, writes: int) -> None:
+    objects = 1 + DASHBOARDS  # the folder + the dashboards
+    ratio = naive_s / ours_s
+    budget_ok = writes == 0 and requests <= objects + 3
+    print(f"publish {DASHBOARDS} dashboards, {LATENCY_S * 1000:.0f} ms latency per request:")
+    for name, seconds in (
+        ("naive sequential grafana-client loop", naive_s),
+        ("make publish (8 workers)", ours_s),
+    ):
+        print(f"  {name:<38} {seconds:6.2f} s  ({DASHBOARDS / seconds:6.1f} dashboards/s)")
+    verdict = "OK" if ratio >= TARGET_RATIO else "MISSED"
+    print(f"  speed-up: {ratio:.1f}x (target >= {TARGET_RATIO:.0f}x) {verdict}")
+    print(f"no-op publish of {objects} objects: {writes} writes, {requests} requests in {noop_s:.2f} s")
+    print(f"  target: 0 writes, <= {objects + 3} requests: {'OK' if budget_ok else 'MISSED'}")
+
+
+def main() -> None:
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=serve_emulator, args=(child,), daemon=True)
+    process.start()
+    try:
+        url = parent.recv()
+
+        def command(name: str, value: Any = None) -> Any:
+            parent.send((name, value))
+            return parent.recv()
+
+        with tempfile.TemporaryDirectory() as tmp:
+            tree = {
+                "dashboards": [bench_dashboard(f"bench-{n}") for n in range(DASHBOARDS)],
+                "rule_groups": [],
+                "contact_points": [],
+                "policy": None,
+                "embeds": [],
+            }
+            directory = write_tree(Path(tmp), tree)
+            command("latency", LATENCY_S)
+            naive_s = naive_loop(url)
+            ours_s = timed_publish(url, directory)
+            command("reset")
+            noop_s = timed_publish(url, directory)
+            requests, writes = command("stats")
+        report(naive_s, ours_s, noop_s, requests, writes)
+    finally:
+        parent.send(("stop", None))
+        parent.recv()
+        process.join(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,12 @@
+"""A strict in-process Grafana for tests and benchmarks, built from grafana-http-api.md.
+
+    with GrafanaEmulator(tokens=[Token("glsa_admin")]) as grafana:
+        ...  # talk HTTP to grafana.url; inspect grafana.requests / grafana.writes
+
+Profiles: "v11.3+" (default) and "v10" (see profile.py for what differs).
+"""
+
+from .profile import PROFILES, Profile
+from .server import GrafanaEmulator, LoggedRequest, Token, User
+
+__all__ = ["PROFILES", "GrafanaEmulator", "LoggedRequest", "Profile", "Token", "User"]

@@ -1,0 +1,122 @@
+"""Grafana's rules for uids, slugs, timestamps and durations (grafana-http-api.md §1.3, §1.4, §1.6, §7.1)."""
+
+from __future__ import annotations
+
+import random
+import re
+import string
+import uuid
+from datetime import UTC, datetime
+
+from .errors import plain
+
+_UID_CHARS = re.compile(r"^[a-zA-Z0-9\-_]*$")
+_UID_MAX = 40
+_SLUG_REPLACE = {
+    " ": "-",
+    "&": "and",
+    "@": "at",
+    "ü": "ue",
+    "ö": "oe",
+    "ä": "a",
+    "é": "e",
+    "è": "e",
+    "ß": "ss",
+}
+_SLUG_OMIT = set(",\"'\n\r\0?.()")
+_SLUG_KEEP = set(string.ascii_lowercase + string.digits + "_-")
+_PROM_UNITS = (
+    ("y", 365 * 86400_000),
+    ("w", 7 * 86400_000),
+    ("d", 86400_000),
+    ("h", 3600_000),
+    ("m", 60_000),
+    ("s", 1000),
+    ("ms", 1),
+)
+_PROM_DURATION = re.compile(
+    r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
+)
+
+
+def uid_error(uid: str) -> str | None:
+    """The util.ValidateUID complaint for `uid`, or None when it is acceptable."""
+    if not _UID_CHARS.match(uid):
+        return "uid contains illegal characters"
+    if len(uid) > _UID_MAX:
+        return "uid too long, max 40 characters"
+    return None
+
+
+def check_uid(uid: str) -> None:
+    """Dashboards and folders answer a bad uid with a plain 400 (no status, no traceID)."""
+    problem = uid_error(uid)
+    if problem:
+        raise plain(400, problem)
+
+
+def generate_uid() -> str:
+    """Lowercase, starts with a letter, 14 chars, like the v10-v12 examples (`fef30w4jaxla8b`)."""
+    return random.choice(string.ascii_lowercase) + "".join(
+        random.choices(string.ascii_lowercase + string.digits, k=13)
+    )
+
+
+def slugify(title: str) -> str:
+    """pkg/infra/slugify: replace, keep, drop or hex-encode each rune; long or empty → SHA1 UUID."""
+    out: list[str] = []
+    for char in title.strip().lower():
+        if char in _SLUG_REPLACE:
+            out.append(_SLUG_REPLACE[char])
+        elif char in _SLUG_KEEP:
+            out.append(char)
+        elif char not in _SLUG_OMIT:
+            out.append(char.encode().hex())
+    slug = "".join(out)
+    if not slug or len(slug.encode()) > 50:
+        return str(uuid.uuid5(uuid.NAMESPACE_OID, title))
+    return slug
+
+
+def now_rfc3339() -> str:
+    """Go time.Time JSON for 'now' (RFC 3339 with offset)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def go_duration(seconds: int) -> str:
+    """Go time.Duration.String() for whole seconds: 0s, 5s, 1m5s, 1h0m0s."""
+    sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{sign}{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{sign}{minutes}m{secs}s"
+    return f"{sign}{secs}s"
+
+
+def prom_duration_ms(text: str) -> int:
+    """Parse a Prometheus duration ('5m', '1h30m', '0s'); 400 'bad request data' like JSON decoding."""
+    match = _PROM_DURATION.match(text) if isinstance(text, str) and text else None
+    if not match:
+        raise plain(400, "bad request data")
+    return sum(int(value or 0) * unit for value, (_, unit) in zip(match.groups(), _PROM_UNITS, strict=True))
+
+
+def prom_duration_text(ms: int) -> str:
+    """Prometheus model.Duration.String(): '1m' for 60s, '1h30m', '0s'."""
+    if ms == 0:
+        return "0s"
+    parts: list[str] = []
+    for name, unit in _PROM_UNITS:
+        count, ms = divmod(ms, unit)
+        if count:
+            parts.append(f"{count}{name}")
+    return "".join(parts)
+
+
+def normalise_duration(value: object) -> str:
+    """Rule `for`/`keep_firing_for` round-trip through model.Duration; non-strings fail JSON decoding."""
+    if not isinstance(value, str):
+        raise plain(400, "bad request data")
+    return prom_duration_text(prom_duration_ms(value))
