@@ -8,40 +8,81 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 RENDER_OUT ?= provisioning/grafana
+DEMO_SECONDS ?= 30
 
 .DEFAULT_GOAL := help
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(PY): requirements.txt requirements-dev.txt
+# A stamp file, not .venv/bin/python itself: that is a symlink, and touching it would touch the system python.
+STAMP := $(VENV)/.installed
+$(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
-	@touch $(PY)
+	@touch $(STAMP)
+
+# Loki's official LogQL grammar (and Prometheus's lezer grammar), run with node by the linter.
+NODE_STAMP := scripts/logql/node_modules/.package-lock.json
+$(NODE_STAMP): scripts/logql/package.json scripts/logql/package-lock.json
+	npm ci --prefix scripts/logql --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
 
 .PHONY: install
-install: $(PY) ## Create .venv with the pinned runtime and dev requirements
+install: $(STAMP) $(NODE_STAMP) ## Create .venv (pinned requirements) and install the LogQL grammar (npm)
 
 .PHONY: app
-app: $(PY) ## Serve the chat on $(HOST):$(PORT) (gevent, one process)
+app: $(STAMP) ## Serve the chat on $(HOST):$(PORT) (gevent, one process)
 	$(PY) -m app --host $(HOST) --port $(PORT)
 
 .PHONY: test
-test: $(PY) ## Run the whole test suite
+test: $(STAMP) $(NODE_STAMP) check render-check lint verify ## The whole suite: ruff, render freshness, lint, live verify, pytest
 	$(PY) -m pytest
 
+.PHONY: render
+render: $(STAMP) ## Render dashboards/ and alert rules into $(RENDER_OUT) (commit the result)
+	$(PY) -m scripts.render --out $(RENDER_OUT)
+
+.PHONY: render-check
+render-check: $(STAMP) ## Fail if the committed files in $(RENDER_OUT) are stale
+	$(PY) -m scripts.render --check --out $(RENDER_OUT)
+
+.PHONY: lint
+lint: $(STAMP) $(NODE_STAMP) ## Lint rendered dashboards + alerts: structure, best practice, PromQL/LogQL syntax, app metrics
+	$(PY) -m scripts.lint --dir $(RENDER_OUT)
+
+.PHONY: verify
+verify: $(STAMP) $(NODE_STAMP) ## Run every panel/alert query against the live app + a real Prometheus; promtool alert tests
+	$(PY) -m scripts.verify --dir $(RENDER_OUT)
+
+.PHONY: diff
+diff: $(STAMP) ## Plan only: what `make publish` would change in Grafana, with diffs (writes nothing)
+	$(PY) -m scripts.publish --dir $(RENDER_OUT) --plan --diff $(ARGS)
+
+.PHONY: publish
+publish: $(STAMP) ## Publish $(RENDER_OUT) to GRAFANA_URL; e.g. ARGS="--env staging --prune --force --wait 60"
+	$(PY) -m scripts.publish --dir $(RENDER_OUT) $(ARGS)
+
+.PHONY: demo
+demo: $(STAMP) $(NODE_STAMP) ## Docker: stack + publish + traffic. No Docker: local app, Prometheus, load, render, lint, verify
+	$(PY) -m scripts.demo --seconds $(DEMO_SECONDS)
+
+.PHONY: down
+down: ## Stop the compose stack (volumes kept; `docker compose down -v` wipes them)
+	docker compose down
+
 .PHONY: bench
-bench: $(PY) ## Run the benchmarks in bench/ (each prints a ratio to a baseline from the same run)
+bench: $(STAMP) ## Run the benchmarks in bench/ (each prints a ratio to a baseline from the same run)
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) -m bench.$$(basename $$b .py); done
 
 .PHONY: fmt
-fmt: $(PY) ## Format and auto-fix with ruff
+fmt: $(STAMP) ## Format and auto-fix with ruff
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
 .PHONY: check
-check: $(PY) ## Lint Python with ruff (no changes)
+check: $(STAMP) ## Lint Python with ruff (no changes)
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .

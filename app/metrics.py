@@ -102,9 +102,7 @@ class ChatMetrics:
         self.message_handling = Summary(
             "chat_message_handling_seconds", "Time to handle one inbound frame, parse to fan-out", registry=r
         )
-        self.log_lines_sent = Counter(
-            "chat_log_shipper_lines_sent", "Log lines accepted by Loki", registry=r
-        )
+        self.log_lines_sent = Counter("chat_log_shipper_lines_sent", "Log lines accepted by Loki", registry=r)
         self.log_lines_dropped = Counter(
             "chat_log_shipper_lines_dropped", "Log lines that never reached Loki, by reason", ["reason"],
             registry=r,
@@ -127,4 +125,3 @@ class ChatMetrics:
             self.log_lines_dropped.labels(reason=reason)
         for result in ALERT_WEBHOOK_RESULTS:
             self.alert_webhooks.labels(result=result)
-

@@ -26,7 +26,7 @@ EXEC_ERR_STATES = ("Alerting", "Error", "OK", "KeepLast")
 THRESHOLD_OPS = ("gt", "lt")
 REDUCERS = ("last", "mean", "max", "min", "sum", "count")
 QUERY_DATASOURCES = {PROMETHEUS_UID: "prometheus", LOKI_UID: "loki"}  # uid -> plugin type
-RUNBOOK_BASE_URL = "https://github.com/grafana-chat-as-code/grafana-chat-as-code/blob/main/docs/runbooks.md"
+RUNBOOK_BASE_URL = "https://github.com/grafana-chat-as-code/grafana-chat-as-code/blob/main/README.md"
 # The publisher replaces this with $ALERT_WEBHOOK_TOKEN from its environment before a PUT/POST;
 # Grafana's file provisioning expands it itself when it reads alerting.yaml.
 WEBHOOK_TOKEN_PLACEHOLDER = "$ALERT_WEBHOOK_TOKEN"

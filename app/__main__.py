@@ -1,0 +1,103 @@
+"""`python -m app [--host H] [--port P]`: serve the chat with gevent's WSGI server, in one process.
+
+One process because the hub (who is connected) lives in memory; gevent because every websocket holds a
+handler for its whole life, which a sync or gthread worker cannot afford (see library-notes.md §5).
+SIGTERM/SIGINT: /readyz turns 503, clients get a 1001 close, the server stops within
+CHAT_SHUTDOWN_GRACE_S, and the log shipper is flushed.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()  # first thing: sockets, threads and locks used by everything below become cooperative
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import gevent  # noqa: E402
+from gevent.pywsgi import LoggingLogAdapter, WSGIServer  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.config import ChatConfig, ConfigError  # noqa: E402
+from app.hub import Hub  # noqa: E402
+from app.logship import LogConfigError, install_logging  # noqa: E402
+
+log = logging.getLogger("chat.server")
+
+
+def parse_args(argv: list[str] | None, config: ChatConfig) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m app", description="Serve the websocket chat.")
+    parser.add_argument(
+        "--host", default=config.host, help=f"interface to listen on (HOST, default {config.host})"
+    )
+    parser.add_argument(
+        "--port", type=int, default=config.port, help=f"TCP port (PORT, default {config.port})"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        config = ChatConfig.from_env()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    args = parse_args(argv, config)
+    app = create_app(config)
+    try:
+        flush_logs = install_logging(
+            metrics=app.extensions["chat_metrics"],
+            loki_url=config.loki_url,
+            env=config.app_env,
+            level=config.log_level,
+        )
+    except LogConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        server = WSGIServer(
+            (args.host, args.port),
+            app,
+            log=LoggingLogAdapter(logging.getLogger("chat.access"), logging.DEBUG),
+            error_log=LoggingLogAdapter(logging.getLogger("chat.server"), logging.ERROR),
+        )
+        server.init_socket()
+    except OSError as exc:
+        log.error("cannot listen on %s:%s: %s", args.host, args.port, exc, extra={"event": "listen_failed"})
+        flush_logs()
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+    def stop(signum: int) -> None:
+        gevent.spawn(_shutdown, server, app.extensions["chat_hub"], config.shutdown_grace_s, signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        gevent.signal_handler(signum, stop, signum)
+    log.info(
+        "chat listening on http://%s:%s",
+        args.host,
+        args.port,
+        extra={"event": "server_started", "host": args.host, "port": args.port, "env": config.app_env},
+    )
+    try:
+        server.serve_forever()
+    finally:
+        log.info("chat stopped", extra={"event": "server_stopped"})
+        flush_logs()
+    return 0
+
+
+def _shutdown(server: WSGIServer, hub: Hub, grace_s: float, signum: int) -> None:
+    """Refuse new clients, ask the connected ones to close, then stop the server within `grace_s`."""
+    log.info("shutting down on %s", signal.Signals(signum).name, extra={"event": "server_stopping"})
+    hub.shutdown()
+    deadline = time.monotonic() + grace_s
+    while hub.connection_count and time.monotonic() < deadline:
+        gevent.sleep(0.05)
+    server.stop(timeout=max(0.1, deadline - time.monotonic()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

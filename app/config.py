@@ -1,0 +1,155 @@
+"""Configuration of the chat service, read once from environment variables.
+
+Every variable is optional; the default applies when it is unset or empty. A bad value stops
+`python -m app` with a one-line error naming the variable.
+
+Server and integrations:
+- `HOST` (default `127.0.0.1`): interface `python -m app` listens on; `--host` overrides it.
+- `PORT` (default `8000`): TCP port `python -m app` listens on; `--port` overrides it.
+- `APP_ENV` (default `dev`): deployment name, sent to Loki as the `env` stream label.
+- `LOG_LEVEL` (default `INFO`): root log level, one of DEBUG, INFO, WARNING, ERROR.
+- `LOKI_URL` (default unset): Loki base URL such as `http://127.0.0.1:3100`; unset = log to stdout only.
+- `ALERT_WEBHOOK_TOKEN` (default unset): bearer token Grafana must send to `POST /api/alerts/grafana`.
+- `GRAFANA_PUBLIC_URL` (default unset): browser-facing Grafana URL, used by the `/dashboards` page.
+
+Chat limits:
+- `CHAT_ALLOWED_ORIGINS` (default empty): comma-separated extra origins (`https://chat.example.com`)
+  allowed to open `/ws`. Always allowed: an Origin whose host:port equals the request's Host, and no
+  Origin at all (non-browser clients). Any other Origin gets HTTP 403 before the upgrade.
+- `CHAT_MAX_FRAME_BYTES` (default `4096`): largest inbound frame; bigger ones get error `too_large`.
+  Frames over 16 times this are cut off by the websocket layer (close 1009) without being buffered.
+- `CHAT_MAX_TEXT_CHARS` (default `1000`): longest chat text, in characters (error `too_large`).
+- `CHAT_MAX_NAME_CHARS` (default `32`): longest user name, in characters (error `invalid_name`).
+- `CHAT_RATE_PER_SECOND` (default `5`): sustained inbound frames per second per connection (token
+  bucket; error `rate_limited`).
+- `CHAT_RATE_BURST` (default `10`): token-bucket size, frames a connection may send back to back.
+- `CHAT_ABUSE_MAX_REJECTS` (default `20`): more rejected frames than this within the window closes the
+  connection with 1008 (policy violation).
+- `CHAT_ABUSE_WINDOW_S` (default `10`): the window, in seconds, for `CHAT_ABUSE_MAX_REJECTS`.
+- `CHAT_PING_INTERVAL_S` (default `25`): seconds between server pings to each client.
+- `CHAT_IDLE_TIMEOUT_S` (default `60`): a client silent this long (no frame, no pong) is dropped.
+- `CHAT_SEND_QUEUE_SIZE` (default `256`): outbound frames queued per client; a client whose queue is
+  full is evicted as a slow consumer.
+- `CHAT_SHUTDOWN_GRACE_S` (default `5`): on SIGTERM/SIGINT, seconds clients get to close before the
+  server stops.
+- `CHAT_METRICS` (default `1`): `0` swaps the chat metrics for no-ops. A benchmarking aid to measure
+  their cost; /metrics still answers, with the chat series stuck at 0.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """An environment variable has a value the service cannot use; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class ChatConfig:
+    """Settings of one app instance. Build it with `ChatConfig.from_env()`; tests pass their own."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    app_env: str = "dev"
+    log_level: str = "INFO"
+    loki_url: str | None = None
+    alert_webhook_token: str | None = field(default=None, repr=False)
+    grafana_public_url: str | None = None
+    allowed_origins: tuple[str, ...] = ()
+    max_frame_bytes: int = 4096
+    max_text_chars: int = 1000
+    max_name_chars: int = 32
+    rate_per_second: float = 5.0
+    rate_burst: int = 10
+    abuse_max_rejects: int = 20
+    abuse_window_s: float = 10.0
+    ping_interval_s: float = 25.0
+    idle_timeout_s: float = 60.0
+    send_queue_size: int = 256
+    shutdown_grace_s: float = 5.0
+    metrics_enabled: bool = True
+
+    @property
+    def hard_frame_bytes(self) -> int:
+        """Frames above this are never buffered: the websocket layer closes the connection (1009)."""
+        return 16 * self.max_frame_bytes
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ChatConfig:
+        """Read the variables documented in this module; raise ConfigError naming a bad one."""
+        env = os.environ if environ is None else environ
+        reader = _EnvReader(env)
+        return cls(
+            host=reader.text("HOST", cls.host),
+            port=reader.number("PORT", cls.port, int, minimum=1, maximum=65535),
+            app_env=reader.text("APP_ENV", cls.app_env),
+            log_level=reader.choice("LOG_LEVEL", cls.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")),
+            loki_url=reader.optional("LOKI_URL"),
+            alert_webhook_token=reader.optional("ALERT_WEBHOOK_TOKEN"),
+            grafana_public_url=reader.optional("GRAFANA_PUBLIC_URL"),
+            allowed_origins=reader.origins("CHAT_ALLOWED_ORIGINS"),
+            max_frame_bytes=reader.number("CHAT_MAX_FRAME_BYTES", cls.max_frame_bytes, int, minimum=64),
+            max_text_chars=reader.number("CHAT_MAX_TEXT_CHARS", cls.max_text_chars, int, minimum=1),
+            max_name_chars=reader.number("CHAT_MAX_NAME_CHARS", cls.max_name_chars, int, minimum=1),
+            rate_per_second=reader.number("CHAT_RATE_PER_SECOND", cls.rate_per_second, float, minimum=0.01),
+            rate_burst=reader.number("CHAT_RATE_BURST", cls.rate_burst, int, minimum=1),
+            abuse_max_rejects=reader.number("CHAT_ABUSE_MAX_REJECTS", cls.abuse_max_rejects, int, minimum=1),
+            abuse_window_s=reader.number("CHAT_ABUSE_WINDOW_S", cls.abuse_window_s, float, minimum=0.1),
+            ping_interval_s=reader.number("CHAT_PING_INTERVAL_S", cls.ping_interval_s, float, minimum=0.1),
+            idle_timeout_s=reader.number("CHAT_IDLE_TIMEOUT_S", cls.idle_timeout_s, float, minimum=0.2),
+            send_queue_size=reader.number("CHAT_SEND_QUEUE_SIZE", cls.send_queue_size, int, minimum=1),
+            shutdown_grace_s=reader.number("CHAT_SHUTDOWN_GRACE_S", cls.shutdown_grace_s, float, minimum=0),
+            metrics_enabled=reader.choice("CHAT_METRICS", "1", ("0", "1")) == "1",
+        )
+
+
+@dataclass(frozen=True)
+class _EnvReader:
+    env: Mapping[str, str]
+
+    def optional(self, name: str) -> str | None:
+        return self.env.get(name, "").strip() or None
+
+    def text(self, name: str, default: str) -> str:
+        return self.optional(name) or default
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = self.text(name, default).upper()
+        if value not in allowed:
+            raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        return value
+
+    def number(
+        self,
+        name: str,
+        default: T,
+        kind: Callable[[str], T],
+        minimum: float,
+        maximum: float | None = None,
+    ) -> T:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        try:
+            value = kind(raw)
+        except ValueError:
+            noun = "an integer" if kind is int else "a number"
+            raise ConfigError(f"{name} must be {noun} >= {minimum}, got {raw!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):  # type: ignore[operator]
+            bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+            raise ConfigError(f"{name} must be {bounds}, got {raw!r}")
+        return value
+
+    def origins(self, name: str) -> tuple[str, ...]:
+        raw = self.optional(name) or ""
+        origins = tuple(item.strip().rstrip("/").lower() for item in raw.split(",") if item.strip())
+        for origin in origins:
+            if "://" not in origin:
+                raise ConfigError(f"{name} entries must look like https://host[:port], got {origin!r}")
+        return origins

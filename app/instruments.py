@@ -1,0 +1,78 @@
+"""The chat's metric handles, resolved once per app: pre-bound label children, or no-ops when disabled.
+
+Binding `labels()` once saves ~1 µs per use on the hot path. `CHAT_METRICS=0` swaps every handle for a
+no-op so the benchmark can measure what instrumentation costs; the ChatMetrics registry (and /metrics)
+stays in place, its chat series simply stay at 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from app.metrics import CONNECTION_RESULTS, REJECT_REASONS, ChatMetrics
+
+
+class CounterLike(Protocol):
+    def inc(self, amount: float = 1) -> None: ...
+
+
+class GaugeLike(Protocol):
+    def set(self, value: float) -> None: ...
+
+
+class ObserverLike(Protocol):
+    def observe(self, amount: float) -> None: ...
+
+
+class _NoOp:
+    """Stands in for any metric child when metrics are disabled."""
+
+    def inc(self, amount: float = 1) -> None:
+        pass
+
+    def set(self, value: float) -> None:
+        pass
+
+    def observe(self, amount: float) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Instruments:
+    registered_clients: GaugeLike
+    messages_received: CounterLike
+    messages_delivered: CounterLike
+    slow_consumer_evictions: CounterLike
+    frames_rejected: dict[str, CounterLike]
+    connections: dict[str, CounterLike]
+    message_size: ObserverLike
+    broadcast_duration: ObserverLike
+    message_handling: ObserverLike
+
+    @classmethod
+    def bind(cls, metrics: ChatMetrics, enabled: bool = True) -> Instruments:
+        if not enabled:
+            noop = _NoOp()
+            return cls(
+                registered_clients=noop,
+                messages_received=noop,
+                messages_delivered=noop,
+                slow_consumer_evictions=noop,
+                frames_rejected=dict.fromkeys(REJECT_REASONS, noop),
+                connections=dict.fromkeys(CONNECTION_RESULTS, noop),
+                message_size=noop,
+                broadcast_duration=noop,
+                message_handling=noop,
+            )
+        return cls(
+            registered_clients=metrics.registered_clients,
+            messages_received=metrics.messages_received,
+            messages_delivered=metrics.messages_delivered,
+            slow_consumer_evictions=metrics.slow_consumer_evictions,
+            frames_rejected={r: metrics.frames_rejected.labels(reason=r) for r in REJECT_REASONS},
+            connections={r: metrics.connections.labels(result=r) for r in CONNECTION_RESULTS},
+            message_size=metrics.message_size,
+            broadcast_duration=metrics.broadcast_duration,
+            message_handling=metrics.message_handling,
+        )
