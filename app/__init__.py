@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, render_template, request
+from flask_sock import Sock
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from simple_websocket import Server
 
 from app.alert_webhook import alert_webhook_bp
 from app.config import ChatConfig
@@ -19,9 +21,11 @@ from app.instruments import Instruments
 from app.metrics import ChatMetrics
 from app.origin import origin_allowed
 from app.session import Session
-from app.transport import ChatSocket, serve_websocket
+from app.transport import ChatSocket, run_websocket, strip_extension_offer
 
 log = logging.getLogger("chat.app")
+
+WEBSOCKET_ENDPOINT = "websocket"
 
 
 def create_app(config: ChatConfig | None = None) -> Flask:
@@ -44,9 +48,12 @@ def create_app(config: ChatConfig | None = None) -> Flask:
             "index.html", max_text_chars=config.max_text_chars, max_name_chars=config.max_name_chars
         )
 
-    # websocket=True: werkzeug routes only upgrade requests here; a plain GET /ws gets 400.
-    @app.get("/ws", websocket=True)
-    def websocket() -> Response:
+    # flask-sock upgrades (sends the 101) before calling the route, so refusals and handshake changes
+    # happen here, before the upgrade; a response returned here replaces the route.
+    @app.before_request
+    def guard_websocket_upgrade() -> Response | None:
+        if request.endpoint != WEBSOCKET_ENDPOINT:
+            return None
         if not hub.accepting:
             return _plain("shutting down\n", 503)
         origin = request.headers.get("Origin")
@@ -57,12 +64,22 @@ def create_app(config: ChatConfig | None = None) -> Flask:
                 extra={"event": "origin_refused", "origin": origin[:200], "remote": request.remote_addr},
             )
             return _plain("origin not allowed\n", 403)
+        strip_extension_offer(request.environ)
+        return None
+
+    # The hub pings (CHAT_PING_INTERVAL_S), so simple-websocket's own ping_interval stays off.
+    app.config["SOCK_SERVER_OPTIONS"] = {"max_message_size": config.hard_frame_bytes}
+    sock = Sock(app)
+
+    # flask-sock routes with websocket=True: werkzeug matches only upgrade requests; a plain GET /ws gets 400.
+    @sock.route("/ws", endpoint=WEBSOCKET_ENDPOINT)
+    def websocket(server: Server) -> None:
         remote = request.remote_addr or "unknown"
 
         def run_session(ws: ChatSocket) -> None:
             Session(ws, remote, hub, config, instruments).run()
 
-        return serve_websocket(run_session, max_message_size=config.hard_frame_bytes)
+        run_websocket(server, run_session)
 
     @app.get("/metrics")
     def prometheus_metrics() -> Response:

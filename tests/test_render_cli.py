@@ -174,3 +174,14 @@ def test_check_names_stale_files_and_render_repairs_them(tmp_path: Path) -> None
     assert run_render("--out", str(out)).returncode == 0
     assert not (out / "dashboards" / "removed-dashboard.json").exists()
     assert run_render("--check", "--out", str(out)).returncode == 0
+
+
+def test_the_readme_example_dashboard_renders(tmp_path: Path) -> None:
+    """The README's "add a dashboard" example is one module that renders as it stands."""
+    readme = (REPO / "README.md").read_text()
+    example = readme.split("```python\n# dashboards/websocket_detail.py\n", 1)[1].split("```", 1)[0]
+    package = write_package(tmp_path, {"websocket_detail": example})
+    result = run_render("--definitions", str(package), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    rendered = (tmp_path / "out" / "dashboards" / "chat-ws-detail.json").read_text()
+    assert "chat_slow_consumer_evictions_total" in rendered
