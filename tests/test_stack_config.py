@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from scripts.demo import docker_available, ensure_env_file
+from scripts.demo import LINT_NEEDS, VERIFY_NEEDS, Report, docker_available, ensure_env_file, run_step_needing
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
@@ -27,8 +28,12 @@ LOKI_CONFIG = ROOT / "provisioning" / "loki" / "loki-config.yaml"
 GRAFANA_PROVISIONING = ROOT / "provisioning" / "grafana" / "provisioning"
 DATASOURCES = GRAFANA_PROVISIONING / "datasources" / "datasources.yaml"
 RENDERED = ROOT / "provisioning" / "grafana"
-EXPECTED_SERVICES = {"grafana", "loki", "prometheus", "app"}
+EXPECTED_SERVICES = {"grafana", "loki", "prometheus", "app"}  # what `docker compose up` starts
 EXPECTED_HOST_PORTS = {"grafana": 3000, "loki": 3100, "prometheus": 9090, "app": 8000}
+# The opt-in, all-from-files Grafana (`docker compose --profile files up`): host port -> container port.
+FILES_GRAFANA = "grafana-files"
+FILES_GRAFANA_PORTS = (3001, 3000)
+FILES_PROVIDER = ROOT / "provisioning" / "grafana" / "provisioning-files" / "dashboards" / "chat.yaml"
 DATASOURCE_UIDS = {"prometheus": "prometheus", "loki": "loki"}  # type -> uid (team contract)
 REQUIRED_VAR = re.compile(r"^\$\{(?P<name>[A-Z_][A-Z0-9_]*):\?[^}]+\}$")
 
@@ -100,6 +105,31 @@ def test_file_provisioning_leaves_dashboards_and_alerting_to_the_api() -> None:
     (400 "Cannot save provisioned dashboard", alerting provenance `file`), so files own only data sources."""
     provisioned_kinds = {path.name for path in GRAFANA_PROVISIONING.iterdir() if path.is_dir()}
     assert provisioned_kinds == {"datasources"}
+
+
+def test_the_files_profile_grafana_provisions_the_rendered_dashboards_and_alerting(
+    compose: dict[str, Any],
+) -> None:
+    """`grafana-files` loads everything from the rendered files: the provider's path is where the rendered
+    dashboards are mounted, alerting.yaml is mounted into the alerting provisioning directory, and the
+    provider's folder is the one the rendered rule groups use (Grafana's alerting provisioner finds and
+    creates folders by title)."""
+    mounts = dict(mount.rsplit(":", 2)[:2] for mount in compose["services"][FILES_GRAFANA]["volumes"])
+    provider = _yaml(FILES_PROVIDER)["providers"]
+    assert len(provider) == 1 and provider[0]["type"] == "file" and provider[0]["allowUiUpdates"] is False
+    assert mounts["./provisioning/grafana/dashboards"] == provider[0]["options"]["path"]
+    assert (
+        mounts["./provisioning/grafana/provisioning-files/dashboards"]
+        == "/etc/grafana/provisioning/dashboards"
+    )
+    assert mounts["./provisioning/grafana/alerting/alerting.yaml"].startswith(
+        "/etc/grafana/provisioning/alerting/"
+    )
+    alerting = _yaml(RENDERED / "alerting" / "alerting.yaml")
+    assert {group["folder"] for group in alerting["groups"]} == {provider[0]["folder"]}
+    env = _service_env(compose, FILES_GRAFANA)
+    assert REQUIRED_VAR.match(env["ALERT_WEBHOOK_TOKEN"]), "the contact point's token comes from .env"
+    assert env["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"
 
 
 def _rendered_dashboards() -> list[Path]:
@@ -183,7 +213,9 @@ def test_loki_config_is_single_tenant_tsdb_v13_on_the_filesystem() -> None:
 
 def test_compose_runs_the_four_services_on_the_contract_ports(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == EXPECTED_SERVICES
+    assert {name for name, service in services.items() if "profiles" not in service} == EXPECTED_SERVICES
+    assert services[FILES_GRAFANA]["profiles"] == ["files"]
+    assert services[FILES_GRAFANA]["ports"] == ["127.0.0.1:{}:{}".format(*FILES_GRAFANA_PORTS)]
     for name, port in EXPECTED_HOST_PORTS.items():
         published = {int(mapping.rsplit(":", 2)[-2]) for mapping in services[name]["ports"]}
         assert published == {port}, f"{name} must publish {port}"
@@ -212,6 +244,33 @@ def test_every_service_has_a_healthcheck_and_waits_for_its_dependencies(compose:
         for dependency, condition in service.get("depends_on", {}).items():
             assert dependency in services
             assert condition == {"condition": "service_healthy"}
+
+
+# What each pinned image can run for its healthcheck (exec form: no shell is assumed):
+#   grafana/grafana 12.x: Alpine with busybox `wget`, plus `curl` from the image's Dockerfile;
+#   prom/prometheus: built on quay.io/prometheus/busybox, so busybox `wget`;
+#   grafana/loki >= 3.6: distroless, no shell/wget/curl; 3.7 added `loki -health` (GET :3100/ready).
+HEALTHCHECK_PROGRAMS = {
+    "grafana/grafana": {"wget", "curl"},
+    "prom/prometheus": {"wget"},
+    "grafana/loki": {"/usr/bin/loki"},
+}
+
+
+def test_healthchecks_only_run_programs_their_images_contain(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        if "build" in service:
+            continue
+        image, _, tag = service["image"].rpartition(":")
+        test = service["healthcheck"]["test"]
+        assert test[0] == "CMD", f"{name}: exec form, the images may have no shell"
+        assert test[1] in HEALTHCHECK_PROGRAMS[image], f"{name}: {image} has no {test[1]}"
+        if image == "grafana/loki":
+            assert test[2:] == ["-health"]
+            assert tuple(int(part) for part in tag.split(".")[:2]) >= (3, 7), "loki -health needs Loki 3.7"
+        else:
+            port = FILES_GRAFANA_PORTS[1] if name == FILES_GRAFANA else EXPECTED_HOST_PORTS[name]
+            assert any(arg.startswith(f"http://127.0.0.1:{port}/") for arg in test), f"{name}: probe its port"
 
 
 def test_every_mounted_path_exists_and_volumes_are_named(compose: dict[str, Any]) -> None:
@@ -304,3 +363,124 @@ def test_demo_detects_a_machine_without_docker(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("PATH", str(tmp_path))
     available, why = docker_available()
     assert (available, why) == (False, "no docker client on PATH")
+
+
+def _fake_program(directory: Path, name: str) -> None:
+    program = directory / name
+    program.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+    program.chmod(0o755)
+
+
+def test_demo_skips_a_check_whose_program_is_missing_and_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh machine without Prometheus: lint/verify are skipped with the package name, not failed."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    _fake_program(tmp_path, "node")
+    marker = tmp_path / "ran"
+    report = Report()
+    command = [sys.executable, "-c", f"open({str(marker)!r}, 'w')"]
+    assert run_step_needing(report, "lint", command, LINT_NEEDS) is False
+    assert run_step_needing(report, "verify", command, VERIFY_NEEDS) is False
+    assert not marker.exists(), "a step with a missing program must not run"
+    assert report.steps == [
+        ("lint", "skip", "needs promtool, not installed (apt-get install prometheus)"),
+        ("verify", "skip", "needs prometheus and promtool, not installed (apt-get install prometheus)"),
+    ]
+    assert report.ok, "skipped steps do not fail the demo"
+
+
+def test_demo_runs_a_check_whose_programs_are_installed_and_records_its_exit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    for program in VERIFY_NEEDS:
+        _fake_program(tmp_path, program)
+    report = Report()
+    assert (
+        run_step_needing(report, "verify", [sys.executable, "-c", "raise SystemExit(3)"], VERIFY_NEEDS)
+        is False
+    )
+    assert report.steps == [("verify", "FAIL", "exit 3")]
+    assert not report.ok
+
+
+# --- pull-request workflow and pre-commit ----------------------------------------------------------------
+
+WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
+
+
+def _make_target_line(target: str) -> str:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8").splitlines()
+    (line,) = [line for line in makefile if line.startswith(f"{target}:")]
+    return line
+
+
+def _make_recipe(target: str) -> str:
+    lines = (ROOT / "Makefile").read_text(encoding="utf-8").splitlines()
+    start = lines.index(_make_target_line(target))
+    recipe = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("\t"):
+            break
+        recipe.append(line.strip())
+    return "\n".join(recipe)
+
+
+def _steps_text(job: dict[str, Any]) -> str:
+    return "\n".join(step.get("run", "") for step in job["steps"])
+
+
+def test_pull_requests_run_lint_render_freshness_and_the_whole_suite() -> None:
+    workflow = _yaml(WORKFLOW)
+    triggers = workflow.get("on", workflow.get(True))  # PyYAML reads the bare key `on` as True
+    assert "pull_request" in triggers
+    test_job = workflow["jobs"]["test"]
+    runs = _steps_text(test_job)
+    for command in ("bash .ci/install", "make check render-check lint", "bash .ci/run"):
+        assert command in runs, f"the test job must run `{command}`"
+    assert runs.index("bash .ci/install") < runs.index("make check") < runs.index("bash .ci/run")
+    assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    for target in ("check", "render-check", "lint"):
+        assert _make_target_line(target)
+    assert "--check" in _make_recipe("render-check")
+
+
+def test_the_publish_plan_job_needs_the_grafana_secrets_and_comments_on_the_pull_request() -> None:
+    job = _yaml(WORKFLOW)["jobs"]["grafana-plan"]
+    assert "pull_request" in job["if"]
+    assert job["permissions"]["pull-requests"] == "write"
+    assert job["env"]["GRAFANA_URL"] == "${{ secrets.GRAFANA_URL }}"
+    assert job["env"]["GRAFANA_TOKEN"] == "${{ secrets.GRAFANA_TOKEN }}"
+    steps = job["steps"]
+    skip, *work = steps
+    assert "env.GRAFANA_URL == ''" in skip["if"] and "run" in skip
+    for step in work:
+        assert "env.GRAFANA_URL != ''" in step["if"] and "env.GRAFANA_TOKEN != ''" in step["if"], step
+    # The same plan as `make diff` (called directly: make would turn the drift exit code 3 into 2).
+    plan = next(step for step in work if step.get("id") == "plan")["run"]
+    make_diff = _make_recipe("diff")
+    for flag in ("-m scripts.publish", "--plan", "--diff"):
+        assert flag in plan and flag in make_diff
+    comment = next(step for step in work if str(step.get("uses", "")).startswith("actions/github-script@"))
+    script = comment["with"]["script"]
+    assert "github.rest.issues.createComment" in script and "github.rest.issues.updateComment" in script
+    assert "${{" not in script, "pass values through env, never expand expressions inside the script"
+
+
+def test_pre_commit_runs_ruff_and_the_render_freshness_check_on_the_right_files() -> None:
+    hooks = {
+        hook["id"]: hook
+        for repo in _yaml(ROOT / ".pre-commit-config.yaml")["repos"]
+        for hook in repo["hooks"]
+    }
+    assert {"ruff-format", "ruff-check", "render-fresh"} <= set(hooks)
+    assert "-m ruff format" in hooks["ruff-format"]["entry"]
+    assert "-m ruff check" in hooks["ruff-check"]["entry"]
+    render = hooks["render-fresh"]
+    assert render["entry"].endswith("-m scripts.render --check") and render["pass_filenames"] is False
+    watched = re.compile(render["files"])
+    for path in ("dashboards/chat_overview.py", "scripts/render.py", "provisioning/grafana/embeds.json",
+                 "provisioning/grafana/dashboards/chat-overview.json"):  # fmt: skip
+        assert watched.search(path), f"render freshness must run when {path} changes"
+    assert not watched.search("app/hub.py")
