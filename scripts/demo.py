@@ -11,7 +11,8 @@ With Docker (`docker compose version` works and `docker info` reaches a daemon):
 
 Without Docker (or with --local) it says so in one line and runs what works on this machine:
 render, the app, a local Prometheus scraping it (if the `prometheus` binary is installed), the load
-generator for --seconds, one demo alert through the real webhook endpoint, then lint and verify. It
+generator for --seconds, one demo alert through the real webhook endpoint, then lint and verify. A step
+whose program is not installed (prometheus, promtool, node) is skipped with the package to install. It
 prints what it ran and the URLs, stops everything it started, and exits 1 if a step failed.
 """
 
@@ -47,6 +48,10 @@ COMPOSE_URLS = {
 STACK_READY_TIMEOUT_S = 240.0  # first `up --build` pulls images and installs the app's requirements
 PUBLISH_WAIT_S = 120
 STEP_TIMEOUT_S = 600.0
+# Programs each local check runs besides Python: without them the step is skipped (and said so), not failed.
+LINT_NEEDS = ("promtool", "node")  # PromQL syntax by promtool, LogQL/PromQL grammars by node
+VERIFY_NEEDS = ("prometheus", "promtool")  # a real Prometheus, `promtool test rules`
+DEBIAN_PACKAGE = {"prometheus": "prometheus", "promtool": "prometheus", "node": "nodejs"}
 
 
 @dataclass
@@ -86,6 +91,16 @@ def run_step(report: Report, name: str, argv: Sequence[str], env: Mapping[str, s
     return report.add(
         name, result.returncode == 0, "" if result.returncode == 0 else f"exit {result.returncode}"
     )
+
+
+def run_step_needing(report: Report, name: str, argv: Sequence[str], needs: Sequence[str]) -> bool:
+    """run_step, or a "skip" naming the missing programs when one of `needs` is not on PATH."""
+    missing = [program for program in needs if not shutil.which(program)]
+    if missing:
+        packages = " ".join(sorted({DEBIAN_PACKAGE[program] for program in missing}))
+        why = f"needs {' and '.join(missing)}, not installed (apt-get install {packages})"
+        return report.add(name, False, why, skipped=True)
+    return run_step(report, name, argv)
 
 
 def docker_available() -> tuple[bool, str]:
@@ -259,8 +274,8 @@ def demo_local(report: Report, args: argparse.Namespace) -> None:
         print(f"\nopen {app_url}/ now: the demo runs for {args.seconds:g} s, then stops everything")
         post_demo_alert(report, app_url, token)
         drive_traffic(report, app_url, args)
-    run_step(report, "lint", [python, "-m", "scripts.lint"])
-    run_step(report, "verify", [python, "-m", "scripts.verify"])
+    run_step_needing(report, "lint", [python, "-m", "scripts.lint"], LINT_NEEDS)
+    run_step_needing(report, "verify", [python, "-m", "scripts.verify"], VERIFY_NEEDS)
 
 
 def main(argv: list[str] | None = None) -> int:

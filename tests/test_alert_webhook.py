@@ -14,7 +14,13 @@ from typing import Any
 import pytest
 import requests
 
-from app.alert_webhook import MAX_BODY_BYTES, PayloadError, bearer_token_matches, parse_notification
+from app.alert_webhook import (
+    MAX_ALERTS,
+    MAX_BODY_BYTES,
+    PayloadError,
+    bearer_token_matches,
+    parse_notification,
+)
 from scripts.procs import running_app
 from tests.conftest import ChatClient, metric, scrape
 
@@ -139,6 +145,7 @@ def test_parse_falls_back_to_alertname_and_the_dashboard_link() -> None:
         (grafana_notification(grafana_alert("x", startsAt="yesterday")), "body.alerts[0].startsAt"),
         (grafana_notification(grafana_alert("x", panelURL="javascript:alert(1)")), "panelURL"),
         (grafana_notification(grafana_alert("x"), commonLabels={"a": 1}), "body.commonLabels"),
+        (grafana_notification(*[grafana_alert("x")] * (MAX_ALERTS + 1)), "set maxAlerts"),
     ],
 )
 def test_parse_rejects_what_grafana_never_sends(body: Any, complaint: str) -> None:
