@@ -97,7 +97,11 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"render: {len(files)} files in {args.out} are up to date")
         return 0
-    changed = write_files(files, args.out)
+    try:
+        changed = write_files(files, args.out)
+    except OSError as error:  # e.g. --out names a file or a read-only place
+        print(f"render: cannot write to {args.out}: {error.strerror} ({error.filename})", file=sys.stderr)
+        return 1
     print(f"render: {len(files)} files in {args.out}, {len(changed)} changed")
     return 0
 

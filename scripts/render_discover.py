@@ -15,9 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grafanalib import core
+
 from dashboards.core.alerting import ContactPoint, NotificationPolicy, RuleGroup
 from dashboards.core.dashboard import ChatDashboard
 from dashboards.core.validate import DefinitionError
+
+# grafanalib objects the renderer would otherwise skip without a word: name what to use instead.
+GRAFANALIB_LOOKALIKES = {
+    core.Dashboard: "ChatDashboard",
+    core.AlertGroup: "RuleGroup",
+    core.AlertRulev8: "AlertRule in a RuleGroup",
+    core.AlertRulev9: "AlertRule in a RuleGroup",
+}
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,17 @@ def import_definitions(package: str, module_name: str) -> Any:
         raise DefinitionError(qualified, "<import>", f"{type(exc).__name__}: {first_line}") from exc
 
 
+def reject_grafanalib_lookalike(module: str, name: str, obj: Any) -> None:
+    """A plain grafanalib Dashboard or alert object would render nothing; say so instead."""
+    if isinstance(obj, ChatDashboard):
+        return
+    for kind, ours in GRAFANALIB_LOOKALIKES.items():
+        if isinstance(obj, kind):
+            raise DefinitionError(
+                module, name, f"is a grafanalib {kind.__name__}; use {ours} from dashboards.core"
+            )
+
+
 def discover(package_dir: Path) -> Definitions:
     """Import every definition module of the package at `package_dir` and collect its objects."""
     package_dir = package_dir.resolve()
@@ -76,6 +97,7 @@ def discover(package_dir: Path) -> Definitions:
     for module_name in definition_modules(package_dir):
         module = import_definitions(package_dir.name, module_name)
         for name, obj in vars(module).items():
+            reject_grafanalib_lookalike(module.__name__, name, obj)
             bucket = definitions.bucket(obj)
             if bucket is not None and id(obj) not in seen:
                 seen.add(id(obj))

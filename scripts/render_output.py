@@ -51,11 +51,14 @@ def rendered(found: Found, render: Callable[[Any], Any] = plain_json) -> Any:
 
 
 def embed_entries(found: Found) -> list[dict[str, Any]]:
-    """One embeds.json entry per panel the dashboard marks embeddable."""
+    """One embeds.json entry per panel the dashboard marks embeddable.
+
+    The slug is the dashboard's, as in Grafana's own share-embed URL (/d/<uid>/<slug> becomes /d-solo/...).
+    """
     uid = found.obj.uid
+    slug = slugify(found.obj.title)
     entries = []
     for panel in found.obj.embeddable_panels():
-        slug = slugify(panel.title)
         path = f"/d-solo/{uid}/{slug}?orgId=1&panelId={panel.id}"
         entries.append(
             {"dashboard_uid": uid, "panel_id": panel.id, "path": path, "slug": slug, "title": panel.title}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 COMMITTED = REPO / "provisioning" / "grafana"
@@ -86,7 +88,7 @@ BAD_DEFINITIONS = {
                 uid="d", panel="TimeSeries(title='Empty', description='d', unit='s')"
             )
         },
-        "baddefs.dash: dashboard: panel 'Empty' has no datasource (give it a query)",
+        "baddefs.dash: dashboard: panel 'Empty' has no datasource (give it queries, all on one datasource)",
     ),
     "overlapping panels": (
         {
@@ -118,6 +120,49 @@ BAD_DEFINITIONS = {
         },
         "baddefs.alerting: group: ValueError: dashboard 'd' has 0 panels titled 'Up', expected 1",
     ),
+    "panel mixing datasources": (
+        {
+            "dash": GOOD_DASHBOARD.format(
+                uid="d",
+                panel="TimeSeries(title='Mixed', description='d', unit='s', targets=["
+                "PromTarget(expr=selector('up')), LokiTarget(expr=LOG_STREAM)])",
+            )
+        },
+        "baddefs.dash: dashboard: panel 'Mixed' has no datasource (give it queries, all on one datasource)",
+    ),
+    "duplicate alert rule uid": (
+        {
+            "alerting": GOOD_DASHBOARD.format(uid="d", panel=panel("Up"))
+            + f"\none = RuleGroup(title='g1', interval_s=60, rules=[{rule()}])"
+            + f"\ntwo = RuleGroup(title='g2', interval_s=60, rules=[{rule()}])\n"
+        },
+        "baddefs.alerting: two: duplicate alert rule uid 'r1' (also in baddefs.alerting: one)",
+    ),
+    "policy routing to an unknown contact point": (
+        {
+            "routing": "from dashboards.core import *\n"
+            "hook = ContactPoint(uid='hook', name='hook', url='http://x')\n"
+            "other = ContactPoint(uid='other', name='other', url='http://y')\n"
+            "policy = NotificationPolicy(receiver=hook, group_by=[], routes=[Route(receiver=other,"
+            " object_matchers=[('severity', '=', 'critical')], group_wait='1s', group_interval='1m',"
+            " repeat_interval='1h')])\n"
+            "del other\n"
+        },
+        "baddefs.routing: policy: receiver 'other' is not a defined contact point",
+    ),
+    "a second notification policy": (
+        {
+            "routing": "from dashboards.core import *\n"
+            "hook = ContactPoint(uid='hook', name='hook', url='http://x')\n"
+            "first = NotificationPolicy(receiver=hook, group_by=[], routes=[])\n"
+            "second = NotificationPolicy(receiver=hook, group_by=[], routes=[])\n"
+        },
+        "baddefs.routing: second: a second notification policy (the first is baddefs.routing: first)",
+    ),
+    "a plain grafanalib dashboard": (
+        {"legacy": "from grafanalib.core import Dashboard\ndashboard = Dashboard(title='T', uid='t')\n"},
+        "baddefs.legacy: dashboard: is a grafanalib Dashboard; use ChatDashboard from dashboards.core",
+    ),
     "module failing on import": (
         {"broken": "from dashboards.core import *\nRow(panels=[TimeSeries(title=t) for t in 'abcde'])\n"},
         "baddefs.broken: <import>: ValueError: Row of 5 panels: pass widths=... summing to 24",
@@ -140,6 +185,35 @@ def test_a_good_temporary_package_renders(tmp_path: Path) -> None:
     result = run_render("--definitions", str(package), "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "dashboards" / "d.json").is_file()
+
+
+def test_a_new_alert_is_one_object_in_its_own_module(tmp_path: Path) -> None:
+    """An alert module next to a dashboard module needs nothing else: its panel link is resolved."""
+    modules = {
+        "dash": GOOD_DASHBOARD.format(uid="d", panel=panel("Other") + ", " + panel("Up")),
+        "alerting": "from dashboards.core import *\nfrom baddefs.dash import dashboard\n"
+        f"group = RuleGroup(title='g', interval_s=60, rules=[{rule()}])\n",
+    }
+    package = write_package(tmp_path, modules)
+    result = run_render("--definitions", str(package), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    (group,) = json.loads((tmp_path / "out" / "alerting" / "rules.json").read_text())
+    (rule_json,) = group["rules"]
+    assert rule_json["annotations"]["__dashboardUid__"] == "d"
+    assert rule_json["annotations"]["__panelId__"] == "2"  # "Up" is the second panel of the row
+    provisioning = yaml.safe_load((tmp_path / "out" / "alerting" / "alerting.yaml").read_text())
+    (file_rule,) = provisioning["groups"][0]["rules"]
+    assert (file_rule["uid"], file_rule["dashboardUid"], file_rule["panelId"]) == ("r1", "d", 2)
+
+
+def test_an_unwritable_out_dir_is_a_one_line_error(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    result = run_render("--out", str(not_a_dir))
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"render: cannot write to {not_a_dir}: Not a directory ({not_a_dir / 'alerting'})\n"
+    )
 
 
 def test_render_is_byte_identical_across_hash_seeds(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 import yaml
 
 from app.metrics import ChatMetrics
+from dashboards.core.alerting import ContactPoint, Route, RuleGroup
 from dashboards.core.layout import Row
 from dashboards.core.panels import TimeSeries
 from scripts.render_discover import discover
@@ -28,6 +30,28 @@ DATASOURCE_REFS = {
     "loki": {"type": "loki", "uid": "${loki_datasource}"},
 }
 PROMETHEUS_SERIES = {"up", "scrape_duration_seconds"}  # written by Prometheus itself, not by the app
+# What Grafana 12.2+ changes when it saves a dashboard through its v1beta1 API (the legacy /api/dashboards/db
+# too): apps/dashboard/pkg/migration/frontend_defaults.go (applyFrontendDefaults, cleanupPanelForSave).
+GRAFANA_DASHBOARD_DEFAULTS = {
+    "editable": True,
+    "fiscalYearStartMonth": 0,
+    "graphTooltip": 0,
+    "links": [],
+    "tags": [],
+    "timepicker": {},
+    "timezone": "",
+    "weekStart": "",
+}
+GRAFANA_PANEL_DEFAULTS = {
+    "fieldConfig": {"defaults": {}, "overrides": []},
+    "gridPos": {"h": 3, "w": 6, "x": 0, "y": 0},
+    "links": [],
+    "options": {},
+    "targets": [{"refId": "A"}],
+    "title": "",
+    "transparent": False,
+}
+GRAFANA_LATEST_SCHEMA = 42
 REQUIRED_ALERTS = {
     "chat-app-down",
     "chat-rejected-frames-high",
@@ -75,10 +99,44 @@ def prom_exprs(dashboards: dict[str, dict[str, Any]]) -> list[str]:
 def test_the_three_dashboards_render_with_current_schema(dashboards: dict[str, dict[str, Any]]) -> None:
     assert set(dashboards) == DASHBOARD_UIDS
     for dashboard in dashboards.values():
-        assert dashboard["schemaVersion"] == 41
+        assert dashboard["schemaVersion"] == 42  # the final v1 schema: Grafana 12.2+ migrates anything older
         assert not LEGACY_DASHBOARD_KEYS & dashboard.keys()
         assert "chat" in dashboard["tags"] and dashboard["description"]
         assert "null" not in json.dumps(dashboard)
+
+
+def grafana_save_model(dashboard: dict[str, Any]) -> dict[str, Any]:
+    """The dashboard as Grafana 12.2+ would store it: defaults added, default panel keys dropped, migrated."""
+    saved = copy.deepcopy(dashboard)
+    for key, value in GRAFANA_DASHBOARD_DEFAULTS.items():
+        saved.setdefault(key, value)
+    saved["schemaVersion"] = max(saved["schemaVersion"], GRAFANA_LATEST_SCHEMA)
+    for panel in saved["panels"]:
+        for key, default in GRAFANA_PANEL_DEFAULTS.items():
+            if key in panel and panel[key] == default:
+                del panel[key]
+        if panel.get("transformations") == []:
+            del panel["transformations"]
+    saved["panels"].sort(key=lambda p: (p["gridPos"]["y"], p["gridPos"]["x"]))
+    return saved
+
+
+def test_grafana_stores_the_dashboards_unchanged(dashboards: dict[str, dict[str, Any]]) -> None:
+    """Publish compares what it sent with what Grafana returns, so the JSON must already be in saved form."""
+    for dashboard in dashboards.values():
+        assert grafana_save_model(dashboard) == dashboard, dashboard["uid"]
+
+
+def test_grafana_save_model_catches_default_valued_keys(dashboards: dict[str, dict[str, Any]]) -> None:
+    """The check above can fail: a default-valued key, a missing default or an old schemaVersion all show."""
+    for change in (
+        lambda d: d["panels"][1].update(links=[]),
+        lambda d: d.pop("weekStart"),
+        lambda d: d.update(schemaVersion=41),
+    ):
+        dashboard = copy.deepcopy(dashboards["chat-overview"])
+        change(dashboard)
+        assert grafana_save_model(dashboard) != dashboard
 
 
 def test_every_dashboard_links_to_the_others(dashboards: dict[str, dict[str, Any]]) -> None:
@@ -127,6 +185,28 @@ def test_stat_panels_show_the_last_value_with_real_thresholds(dashboards: dict[s
     for panel in stats:
         assert panel["options"]["reduceOptions"]["calcs"] == ["lastNotNull"]
         assert isinstance(panel["fieldConfig"]["defaults"]["thresholds"]["steps"], list)
+
+
+def test_thresholds_start_with_a_base_step_and_heatmaps_have_none(
+    dashboards: dict[str, dict[str, Any]],
+) -> None:
+    panels = [p for d in dashboards.values() for p in data_panels(d)]
+    for panel in panels:
+        thresholds = panel.get("fieldConfig", {}).get("defaults", {}).get("thresholds")
+        if panel["type"] in {"heatmap", "logs"}:
+            assert thresholds is None, panel["title"]
+            continue
+        base, *levels = thresholds["steps"]
+        assert base["color"] and "value" not in base, panel["title"]  # Grafana reads a missing value as -Inf
+        values = [step["value"] for step in levels]
+        assert values == sorted(values), panel["title"]
+
+
+def test_time_series_legends_are_explicitly_shown_or_hidden(dashboards: dict[str, dict[str, Any]]) -> None:
+    series = [p for d in dashboards.values() for p in data_panels(d) if p["type"] == "timeseries"]
+    assert series and all(p["options"]["legend"]["showLegend"] is True for p in series)
+    hidden = TimeSeries(title="t", legendDisplayMode="hidden").to_json_data()["options"]["legend"]
+    assert (hidden["displayMode"], hidden["showLegend"]) == ("list", False)
 
 
 def test_datasources_are_type_uid_refs_through_variables(dashboards: dict[str, dict[str, Any]]) -> None:
@@ -214,9 +294,12 @@ def test_embeds_point_at_embeddable_panels(
     embeds = json.loads(files["embeds.json"])
     assert {e["dashboard_uid"] for e in embeds} == DASHBOARD_UIDS
     for embed in embeds:
-        panel = next(p for p in dashboards[embed["dashboard_uid"]]["panels"] if p["id"] == embed["panel_id"])
+        dashboard = dashboards[embed["dashboard_uid"]]
+        panel = next(p for p in dashboard["panels"] if p["id"] == embed["panel_id"])
         assert panel["title"] == embed["title"]
-        assert embed["slug"] == slugify(embed["title"])
+        assert embed["slug"] == slugify(
+            dashboard["title"]
+        )  # Grafana's share-embed URL uses the dashboard slug
         assert (
             embed["path"] == f"/d-solo/{embed['dashboard_uid']}/{embed['slug']}?orgId=1&panelId={panel['id']}"
         )
@@ -249,6 +332,19 @@ def test_alert_rules_have_the_provisioning_api_shape(
     assert by_uid["chat-error-log-spike"]["data"][0]["datasourceUid"] == "loki"
     assert by_uid["chat-app-down"]["noDataState"] == "Alerting"  # an absent target is a down app
     assert {r["labels"]["severity"] for r in rules} == {"critical", "warning"}
+
+
+def github_anchor(heading: str) -> str:
+    """GitHub's id for a Markdown heading: lower-case, punctuation dropped, spaces to '-'."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_runbook_urls_point_at_readme_headings(rule_groups: list[dict[str, Any]]) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    anchors = {github_anchor(line.lstrip("#")) for line in readme.splitlines() if line.startswith("#")}
+    for rule in (rule for group in rule_groups for rule in group["rules"]):
+        page, _, anchor = rule["annotations"]["runbook_url"].partition("#")
+        assert page.endswith("/README.md") and anchor in anchors, rule["uid"]
 
 
 def test_contact_point_and_policy(files: dict[str, str]) -> None:
@@ -290,6 +386,11 @@ def test_file_provisioning_yaml_matches_the_api_files(files: dict[str, str], rul
         ("Latency (p99)", "latency-p99"),
         ("  Fan-out & size  ", "fan-out-and-size"),
         ("Müller's Café", "muellers-cafe"),
+        ("Tab\there", "tab9here"),  # Go's %x writes a byte without zero padding
+        ("Привет, мир", "privet-mir"),
+        ("Tiếng Việt", "tieng-viet"),
+        ("İzmir ǽ ץ", "izmir-ae-C"),  # Go lower-cases rune by rune; Grafana maps ץ to a capital C
+        ("Ελλάδα", "ceb5cebbcebbceacceb4ceb1"),  # no replacement: hex of the UTF-8 bytes
     ],
 )
 def test_slugify_follows_grafana(title: str, slug: str) -> None:
@@ -299,6 +400,17 @@ def test_slugify_follows_grafana(title: str, slug: str) -> None:
 def test_slugify_falls_back_to_a_name_based_uuid() -> None:
     assert slugify("") == "0a68eb57-c88a-5f34-9e9d-27f85e68af4f"  # Go: uuid.NewSHA1(uuid.NameSpaceOID, "")
     assert len(slugify("x" * 51)) == 36
+
+
+def test_grafana_name_and_matcher_limits_are_checked_when_declared() -> None:
+    hook = ContactPoint(uid="hook", name="hook", url="http://x")
+    timings = {"group_wait": "1s", "group_interval": "1m", "repeat_interval": "1h"}
+    Route(receiver=hook, object_matchers=[("severity", "=~", "critical|warning")], **timings)
+    for matcher in [("severity", "==", "critical"), ["severity", "=", "critical"], ("severity", "=")]:
+        with pytest.raises(ValueError, match="must be \\(label, one of"):
+            Route(receiver=hook, object_matchers=[matcher], **timings)
+    with pytest.raises(ValueError, match="190"):
+        RuleGroup(title="g" * 191, interval_s=60, rules=[])
 
 
 def test_row_widths_must_fill_the_grid() -> None:

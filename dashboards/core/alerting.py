@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import attr
-from attr.validators import deep_iterable, in_, instance_of, matches_re
+from attr.validators import and_, deep_iterable, in_, instance_of, matches_re, max_len
 
 from dashboards.core.conventions import CHAT_FOLDER, LOKI_UID, PROMETHEUS_UID, Folder
 from dashboards.core.dashboard import UID_PATTERN, ChatDashboard
@@ -31,6 +31,19 @@ RUNBOOK_BASE_URL = "https://github.com/grafana-chat-as-code/grafana-chat-as-code
 # Grafana's file provisioning expands it itself when it reads alerting.yaml.
 WEBHOOK_TOKEN_PLACEHOLDER = "$ALERT_WEBHOOK_TOKEN"
 DURATION_PATTERN = r"([0-9]+[smhd])+"
+MAX_NAME_CHARS = 190  # Grafana rejects longer rule titles and rule group names
+MATCHER_OPERATORS = ("=", "!=", "=~", "!~")
+
+
+def _matcher(_instance: Any, _attribute: Any, matcher: Any) -> None:
+    """An object matcher is (label, operator, value), as Grafana's `object_matchers` expects."""
+    if not (
+        isinstance(matcher, tuple)
+        and len(matcher) == 3
+        and all(isinstance(part, str) for part in matcher)
+        and matcher[1] in MATCHER_OPERATORS
+    ):
+        raise ValueError(f"object matcher {matcher!r} must be (label, one of {MATCHER_OPERATORS}, value)")
 
 
 def _expression(ref_id: str, model: dict[str, Any]) -> dict[str, Any]:
@@ -50,7 +63,7 @@ class AlertRule:
     """
 
     uid: str = attr.ib(validator=matches_re(UID_PATTERN))
-    title: str = attr.ib(validator=instance_of(str))
+    title: str = attr.ib(validator=and_(instance_of(str), max_len(MAX_NAME_CHARS)))
     summary: str = attr.ib(validator=instance_of(str))
     description: str = attr.ib(validator=instance_of(str))
     runbook_anchor: str = attr.ib(validator=instance_of(str))
@@ -141,7 +154,7 @@ class AlertRule:
 class RuleGroup:
     """Rules evaluated together every `interval_s` seconds (Grafana: a positive multiple of 10 s)."""
 
-    title: str = attr.ib(validator=instance_of(str))
+    title: str = attr.ib(validator=and_(instance_of(str), max_len(MAX_NAME_CHARS)))
     interval_s: int = attr.ib(validator=instance_of(int))
     rules: list[AlertRule] = attr.ib(validator=deep_iterable(instance_of(AlertRule), instance_of(list)))
     folder: Folder = attr.ib(default=CHAT_FOLDER, validator=instance_of(Folder))
@@ -209,7 +222,9 @@ class Route:
     """A child route: alerts whose labels match go to `receiver` with these timings."""
 
     receiver: ContactPoint = attr.ib(validator=instance_of(ContactPoint))
-    object_matchers: list[tuple[str, str, str]] = attr.ib(validator=instance_of(list))
+    object_matchers: list[tuple[str, str, str]] = attr.ib(
+        validator=deep_iterable(_matcher, instance_of(list))
+    )
     group_wait: str = attr.ib(validator=matches_re(DURATION_PATTERN))
     group_interval: str = attr.ib(validator=matches_re(DURATION_PATTERN))
     repeat_interval: str = attr.ib(validator=matches_re(DURATION_PATTERN))

@@ -1,10 +1,14 @@
 """The dashboard wrapper: grafanalib's Dashboard with current defaults and our fixed conventions.
 
-schemaVersion 41: the newest version Grafana 11.6 and 12.x store as-is (their migrators' LATEST_VERSION
-is 41; newer backends with 42 migrate only versions below their latest, and 42 changes nothing we emit).
-The two steps below it only touch things we already emit in their final form: v40 makes `refresh` a
-string, v41 drops `timepicker.time_options`. grafanalib's 12 would force every Grafana to run ~30
-frontend migrations on each load, and 12.x backends with MIN_VERSION 13 refuse it outright.
+schemaVersion 42: the final version of the v1 dashboard model, LATEST_VERSION of Grafana 12.2+ (the 12.3 we
+pin included). Dashboards saved through the v1beta1 API (which recent releases' /api/dashboards/db uses
+too) are migrated to LATEST_VERSION before they are stored, so 41 would come back as 42 and publish would
+see drift. Older Grafanas (11.x, 12.0/12.1: latest 39..41) store 42 as-is; their migrators only run for
+versions below their latest. grafanalib's 12 would need ~30 migrations; backends with MIN_VERSION 13
+refuse it outright.
+The same save path normalises the JSON like the frontend's save model (apps/dashboard/pkg/migration/
+frontend_defaults.go): it adds `fiscalYearStartMonth: 0` and `weekStart: ""` when missing and drops
+default panel keys (see panels.PANEL_DEFAULTS). We emit that form already, so what we send is what it stores.
 Also fixed here: no dead keys (`rows`, `style`, `sharedCrosshair`, `hideControls`, `gnetId`, `__inputs`,
 `id`), the timezone follows the browser, and nulls are stripped.
 """
@@ -21,7 +25,7 @@ from dashboards.core.cleanup import keep_keys, plain_json
 from dashboards.core.conventions import DASHBOARD_TAG, LOKI, LOKI_UID, PROMETHEUS, PROMETHEUS_UID
 from dashboards.core.variables import DatasourceVariable, QueryVariable
 
-SCHEMA_VERSION = 41
+SCHEMA_VERSION = 42
 DASHBOARD_KEYS = frozenset(
     {
         "annotations",
@@ -41,6 +45,8 @@ DASHBOARD_KEYS = frozenset(
         "uid",
     }
 )
+# Defaults Grafana 12.2+ adds on save when they are missing (applyFrontendDefaults).
+SAVE_MODEL_DEFAULTS = {"fiscalYearStartMonth": 0, "weekStart": ""}
 UID_PATTERN = r"[a-zA-Z0-9_-]{1,40}"  # Grafana's uid rule (grafana-http-api.md §1.3)
 BUILT_IN_ANNOTATIONS = {
     "builtIn": 1,
@@ -113,7 +119,7 @@ class ChatDashboard(core.Dashboard):
         return [p for p in self.panels if getattr(p, "embeddable", False)]
 
     def to_json_data(self) -> dict[str, Any]:
-        data = keep_keys(super().to_json_data(), DASHBOARD_KEYS)
+        data = {**SAVE_MODEL_DEFAULTS, **keep_keys(super().to_json_data(), DASHBOARD_KEYS)}
         data["annotations"] = {"list": [BUILT_IN_ANNOTATIONS]}
         data["links"] = [CHAT_DASHBOARDS_LINK, *self.links]
         data["tags"] = [DASHBOARD_TAG, *(t for t in self.tags if t != DASHBOARD_TAG)]

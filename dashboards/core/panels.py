@@ -38,6 +38,15 @@ PANEL_KEYS = frozenset(
     }
 )
 ROW_KEYS = frozenset({"collapsed", "gridPos", "id", "panels", "title", "type"})
+# Panel keys at these values are dropped, as Grafana's save model does (PanelModel.getSaveModel, and the
+# backend's cleanupPanelForSave in 12.2+, which would otherwise strip them and make publish see drift).
+PANEL_DEFAULTS: dict[str, Any] = {
+    "fieldConfig": {"defaults": {}, "overrides": []},
+    "links": [],
+    "options": {},
+    "transformations": [],
+    "transparent": False,
+}
 REDUCERS = ("lastNotNull", "last", "mean", "max", "min", "sum", "count")
 
 
@@ -63,8 +72,8 @@ def targets_datasource(targets: list[Any]) -> dict[str, str] | None:
 
 
 def modernise(panel: core.Panel, data: dict[str, Any]) -> dict[str, Any]:
-    """Drop grafanalib's legacy keys and default the panel datasource to its queries' datasource."""
-    data = keep_keys(data, PANEL_KEYS)
+    """Drop grafanalib's legacy keys and default-valued keys; default the datasource to the queries' one."""
+    data = {key: item for key, item in keep_keys(data, PANEL_KEYS).items() if PANEL_DEFAULTS.get(key) != item}
     data["datasource"] = panel.dataSource or targets_datasource(panel.targets)
     return data
 
@@ -89,11 +98,19 @@ def _reduce_options(calc: str, all_values: bool = False) -> dict[str, Any]:
 
 @attr.s
 class TimeSeries(core.TimeSeries):
+    """Time series. grafanalib hides a legend with displayMode "hidden", which schemaVersion 37 replaced by
+    `showLegend` (a dashboard at 42 is not migrated), so the legend's visibility is written explicitly."""
+
     thresholds: list[dict[str, Any]] = _base_thresholds()
     embeddable: bool = _embeddable_flag()
 
     def to_json_data(self) -> dict[str, Any]:
-        return modernise(self, super().to_json_data())
+        data = modernise(self, super().to_json_data())
+        legend = data["options"]["legend"]
+        legend["showLegend"] = self.legendDisplayMode != "hidden"
+        if not legend["showLegend"]:
+            legend["displayMode"] = "list"
+        return data
 
 
 @attr.s
@@ -208,7 +225,6 @@ class Heatmap(core.Panel):
 
     def to_json_data(self) -> dict[str, Any]:
         overrides = {
-            "fieldConfig": {"defaults": {"unit": self.unit}, "overrides": []},
             "options": {
                 "calculate": False,  # Prometheus already bucketed the data
                 "cellGap": 1,
@@ -228,7 +244,9 @@ class Heatmap(core.Panel):
             },
             "type": core.HEATMAP_TYPE,
         }
-        return modernise(self, self.panel_json(overrides))
+        # Cells are coloured by options.color; grafanalib's empty threshold list would only confuse Grafana.
+        field_config = {"defaults": {"unit": self.unit}, "overrides": []}
+        return modernise(self, {**self.panel_json(overrides), "fieldConfig": field_config})
 
 
 @attr.s
@@ -241,9 +259,7 @@ class Logs(core.Logs):
     embeddable: bool = _embeddable_flag()
 
     def to_json_data(self) -> dict[str, Any]:
-        data = modernise(self, super().to_json_data())
-        data["fieldConfig"] = {"defaults": {}, "overrides": []}
-        return data
+        return modernise(self, {**super().to_json_data(), "fieldConfig": PANEL_DEFAULTS["fieldConfig"]})
 
 
 @attr.s

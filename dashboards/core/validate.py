@@ -47,7 +47,9 @@ def check_dashboard(module: str, name: str, dashboard: dict[str, Any]) -> None:
             )
         seen[panel.get("id")] = title
         if panel.get("type") != "row" and not {"type", "uid"} <= set(panel.get("datasource") or {}):
-            raise DefinitionError(module, name, f"panel '{title}' has no datasource (give it a query)")
+            raise DefinitionError(
+                module, name, f"panel '{title}' has no datasource (give it queries, all on one datasource)"
+            )
         pos = panel.get("gridPos")
         if not pos or pos["x"] < 0 or pos["y"] < 0 or pos["w"] < 1 or pos["h"] < 1:
             raise DefinitionError(module, name, f"panel '{title}' has no valid gridPos")
