@@ -27,6 +27,7 @@ from scripts.lint_model import (
     iter_rules,
     load_rendered,
     panel_queries,
+    variable_selector_queries,
 )
 from scripts.lint_parse import ParserUnavailableError
 from scripts.lint_promql import PromtoolUnavailableError
@@ -45,6 +46,7 @@ def lint_rendered(rendered: Rendered, waivers: tuple[Waiver, ...] = WAIVERS) -> 
     findings += lint_alert_rules(rendered.rule_groups, {d.uid: d for d in rendered.dashboards})
     queries = [q for d in rendered.dashboards for ref in iter_panels(d) for q in panel_queries(ref)]
     queries += [q for rule in iter_rules(rendered.rule_groups) for q in alert_queries(rule)]
+    queries += [q for d in rendered.dashboards for q in variable_selector_queries(d)]
     registry = build_registry()
     findings += lint_queries(queries, registry)
     findings += [f for d in rendered.dashboards for f in check_variable_queries(d, registry)]

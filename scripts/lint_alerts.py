@@ -18,11 +18,13 @@ from collections.abc import Iterator
 from dashboards.core.alerting import EXEC_ERR_STATES, EXPRESSION_UID, NO_DATA_STATES, SEVERITIES
 from dashboards.core.dashboard import UID_PATTERN
 from dashboards.core.validate import DefinitionError, check_rule_group
+from scripts.alert_translate import COMPARISONS, RANGES
 from scripts.lint_model import PROVISIONED_DATASOURCES, Dashboard, Finding, Json, alert_where, iter_panels
 
 EXPRESSION_TYPES = frozenset({"reduce", "threshold", "math", "resample", "classic_conditions"})
 _DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$|^0$")
 _UID = re.compile(UID_PATTERN)  # the dashboards layer's uid rule, applied to the rendered file
+THRESHOLD_TYPES = frozenset(COMPARISONS) | frozenset(RANGES)  # Grafana's threshold evaluator types
 _MATH_REF = re.compile(r"\$\{?([A-Za-z_]\w*)\}?")
 
 
@@ -63,9 +65,7 @@ def _check_expression(rule: Json, item: Json, ref_ids: set[str]) -> Iterator[Fin
         yield _finding(rule, "alert-data", f"{item.get('refId')}: {kind} refers to missing refId {ref!r}")
     if kind == "threshold":
         evaluator = ((model.get("conditions") or [{}])[0]).get("evaluator") or {}
-        if evaluator.get("type") not in ("gt", "lt", "within_range", "outside_range") or not evaluator.get(
-            "params"
-        ):
+        if evaluator.get("type") not in THRESHOLD_TYPES or not evaluator.get("params"):
             yield _finding(
                 rule, "alert-data", f"{item.get('refId')}: threshold needs an evaluator type and params"
             )
@@ -125,6 +125,13 @@ def check_rule_practice(rule: Json, dashboards: dict[str, Dashboard]) -> Iterato
         yield _finding(rule, "alert-severity", f"label severity must be one of {sorted(SEVERITIES)}")
     uid = annotations.get("__dashboardUid__")
     panel_id = annotations.get("__panelId__")
+    if not uid or not panel_id:
+        yield _finding(
+            rule,
+            "alert-dashboard-link",
+            "add __dashboardUid__ and __panelId__ annotations (the panel it is about)",
+        )
+        return
     dashboard = dashboards.get(str(uid))
     if dashboard is None:
         yield _finding(rule, "alert-dashboard-link", f"__dashboardUid__ {uid!r} is not a rendered dashboard")

@@ -85,6 +85,7 @@ class PanelQuery:
     panel: str = ""
     variables: dict[str, Json] = field(default_factory=dict)  # template variables of the dashboard
     in_dashboard: bool = True  # False for alert rule queries
+    syntax_only: bool = False  # a template variable's series selector: only its syntax is checked
 
     def finding(self, rule: str, message: str) -> Finding:
         where = f"{self.where} [{self.ref_id}]"
@@ -168,6 +169,23 @@ def panel_queries(ref: PanelRef) -> list[PanelQuery]:
     return queries
 
 
+def variable_selector_queries(dashboard: Dashboard) -> list[PanelQuery]:
+    """The series selectors of the Prometheus `label_values(<selector>, <label>)` variables, to parse."""
+    queries = []
+    for name, variable in dashboard.variables.items():
+        parsed = label_values_query(variable)
+        prometheus = resolve_datasource_type(variable.get("datasource"), dashboard.variables) == "prometheus"
+        if parsed and parsed[0] and prometheus:
+            where, title = f"{dashboard.uid} / variable {name}", f"variable {name}"
+            queries.append(
+                PanelQuery(
+                    where, "query", "promql", parsed[0], dashboard.uid, title, dashboard.variables,
+                    syntax_only=True,
+                )
+            )  # fmt: skip
+    return queries
+
+
 def alert_where(rule: Json) -> str:
     return f"alert {rule.get('uid', '?')} {rule.get('title', '')}".rstrip()
 
@@ -217,7 +235,11 @@ def load_rendered(directory: Path) -> Rendered:
             dashboards.append(Dashboard(str(data.get("uid", "")), path, data))
     groups: list[Json] = []
     rules_path = directory / "alerting" / "rules.json"
-    if rules_path.exists():
+    if not rules_path.exists():
+        findings.append(
+            Finding(str(rules_path), "json", "missing: render it with `python -m scripts.render`")
+        )
+    else:
         data, problem = _read_json(rules_path)
         if problem:
             findings.append(problem)

@@ -12,6 +12,7 @@ Meaning (facts from the lezer grammar, see scripts/lint_parse.py):
 - rate()/irate()/increase() only on counting series; a counter is never shown raw;
 - histogram_quantile() reads `_bucket` series and any aggregation inside it keeps `le`;
 - `by` never groups on a label with more than MAX_GROUP_CARDINALITY values (conventions §3.7).
+A template variable's `label_values(<selector>, ...)` selector is checked for syntax only.
 """
 
 from __future__ import annotations
@@ -212,6 +213,8 @@ def check_promql(
                 "promql-syntax", f"cannot analyse at column {error['from'] + 1} near {error['near']!r}"
             )
         ]
+    if query.syntax_only:
+        return []
     findings = [
         f for s in facts["selectors"] for f in _check_selector(query, sub, s, facts["calls"], registry)
     ]

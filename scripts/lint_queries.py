@@ -11,7 +11,15 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 from scripts.lint_logql import check_logql
-from scripts.lint_model import Dashboard, Finding, Json, PanelQuery, label_values_query, variable_query
+from scripts.lint_model import (
+    Dashboard,
+    Finding,
+    Json,
+    PanelQuery,
+    label_values_query,
+    resolve_datasource_type,
+    variable_query,
+)
 from scripts.lint_parse import Query, parse_queries
 from scripts.lint_promql import check_promql, promtool_syntax_errors
 from scripts.lint_registry import Registry
@@ -21,6 +29,10 @@ from scripts.promql_vars import Substituted, UnknownVariableError, substitute, t
 LINT_RANGE_S = 3600
 SCRAPE_INTERVAL_S = 5
 _METRIC_NAME = re.compile(r"^[A-Za-z_:][\w:]*")  # the metric of a series selector `metric{...}`
+# Grafana's Prometheus variable queries (label_values is further checked below; the others pass through).
+_PROMETHEUS_VARIABLE_QUERY = re.compile(
+    r"^\s*(label_values|label_names|metrics|query_result)\(.*\)\s*$", re.S
+)
 
 
 def _template_value(variable: Json) -> str:
@@ -65,11 +77,28 @@ def lint_queries(queries: list[PanelQuery], registry: Registry) -> list[Finding]
     return findings
 
 
+def _unknown_prometheus_query(dashboard: Dashboard, variable: Json) -> bool:
+    """A Prometheus query variable whose query is none of the forms Grafana's variable editor supports."""
+    if variable.get("type") != "query":
+        return False
+    if resolve_datasource_type(variable.get("datasource"), dashboard.variables) != "prometheus":
+        return False
+    return not _PROMETHEUS_VARIABLE_QUERY.match(variable_query(variable))
+
+
 def check_variable_queries(dashboard: Dashboard, registry: Registry) -> list[Finding]:
     """`label_values(metric{...}, label)` variables must name an exported metric and one of its labels."""
     findings = []
     for name, variable in dashboard.variables.items():
         parsed = label_values_query(variable)
+        if parsed is None and _unknown_prometheus_query(dashboard, variable):
+            message = "not a Grafana Prometheus variable query: use label_values(<selector>, <label>)"
+            findings.append(
+                Finding(
+                    f"{dashboard.uid} / variable {name}", "template-variable-query", message,
+                    dashboard_uid=dashboard.uid, query=variable_query(variable),
+                )
+            )  # fmt: skip
         metric_match = _METRIC_NAME.match(parsed[0] or "") if parsed else None
         if parsed is None or metric_match is None:
             continue

@@ -5,9 +5,12 @@ static lint (promtool, the lezer grammars) and the live verify (Prometheus's HTT
 text Grafana would send. `substitute` also reports where each variable landed in the result, so a check can
 ask "was this range `$__rate_interval`?" exactly instead of guessing from the value.
 
-Interval rules (grafana/grafana, pkg/tsdb/prometheus and PR #84063):
-- `$__interval` = time range / max data points, never below the datasource's scrape interval (`timeInterval`);
-- `$__rate_interval` = max(`$__interval` + scrape interval, 4 x scrape interval).
+Interval rules (grafana/grafana: pkg/promlib/models/query.go, pkg/promlib/intervalv2, pkg/gtime; PR #84063):
+- `$__interval` = time range / max data points; below the datasource's scrape interval (`timeInterval`) it
+  is the scrape interval, otherwise it is snapped to a round value (gtime.RoundInterval: 3.6 s → 5 s,
+  86.4 s → 1 m), and never finer than range / 11,000 (Grafana's safe resolution);
+- `$__rate_interval` = max(`$__interval` + scrape interval, 4 x scrape interval);
+- `$__range` = the range rounded to whole seconds, e.g. `3600s`.
 """
 
 from __future__ import annotations
@@ -43,6 +46,19 @@ class Substituted:
         return next((s.name for s in self.spans if s.start == start and s.end == end), None)
 
 
+SAFE_RESOLUTION = 11_000  # Grafana's cap on points per series (promlib safeResolution)
+# gtime.RoundInterval as (interval up to N seconds, snapped value in seconds); anything longer → 1 year.
+_ROUND_INTERVAL = (
+    (0.01, 0.001), (0.015, 0.01), (0.035, 0.02), (0.075, 0.05), (0.15, 0.1), (0.35, 0.2), (0.75, 0.5),
+    (1.5, 1), (3.5, 2), (7.5, 5), (12.5, 10), (17.5, 15), (25, 20), (45, 30), (90, 60), (210, 120),
+    (450, 300), (750, 600), (1050, 900), (1500, 1200), (2700, 1800), (5400, 3600), (9000, 7200),
+    (16200, 10800), (32400, 21600), (86400, 43200), (172800, 86400), (604800, 86400), (1814400, 604800),
+    (3628800, 2592000),
+)  # fmt: skip
+# gtime.FormatInterval: the largest unit that fits, truncated (1.5 s → "1s").
+_INTERVAL_UNITS = (("y", 31_536_000), ("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1), ("ms", 0.001))
+
+
 def format_duration(seconds: float) -> str:
     """A Prometheus duration: whole seconds as `20s`, anything finer in milliseconds."""
     if seconds == int(seconds):
@@ -50,20 +66,37 @@ def format_duration(seconds: float) -> str:
     return f"{round(seconds * 1000)}ms"
 
 
+def round_interval(seconds: float) -> float:
+    """Grafana's gtime.RoundInterval: snap a computed interval to a round value."""
+    return next((value for limit, value in _ROUND_INTERVAL if seconds <= limit), 31_536_000)
+
+
+def format_interval(seconds: float) -> str:
+    """Grafana's gtime.FormatInterval, which writes `$__interval`."""
+    unit, size = next(((u, s) for u, s in _INTERVAL_UNITS if seconds >= s), ("ms", 0.001))
+    return f"{max(1, int(round(seconds / size, 6)))}{unit}"
+
+
+def query_interval(range_s: float, scrape_s: float, max_data_points: int = 1000) -> float:
+    """`$__interval` in seconds for a panel over `range_s` on a datasource scraped every `scrape_s`."""
+    calculated = range_s / max_data_points
+    interval = scrape_s if calculated < scrape_s else round_interval(calculated)
+    return max(interval, round_interval(range_s / SAFE_RESOLUTION))
+
+
 def time_variables(range_s: float, scrape_s: float, max_data_points: int = 1000) -> dict[str, str]:
     """Values of Grafana's interval/range variables for a panel over `range_s` on a `scrape_s` datasource."""
-    interval_s = max(scrape_s, range_s / max_data_points)
-    interval_s = round(interval_s) if interval_s >= 1 else interval_s
+    interval_s = query_interval(range_s, scrape_s, max_data_points)
     rate_s = max(interval_s + scrape_s, 4 * scrape_s)
     return {
-        "__interval": format_duration(interval_s),
+        "__interval": format_interval(interval_s),
         "__interval_ms": str(round(interval_s * 1000)),
         "__rate_interval": format_duration(rate_s),
         "__rate_interval_ms": str(round(rate_s * 1000)),
-        "__range": format_duration(range_s),
+        "__range": f"{round(range_s)}s",
         "__range_s": str(round(range_s)),
         "__range_ms": str(round(range_s * 1000)),
-        "__auto": format_duration(interval_s),
+        "__auto": format_interval(interval_s),
     }
 
 

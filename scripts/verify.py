@@ -16,7 +16,9 @@ and that every PromQL alert fires when it must and stays quiet otherwise.
    once verify stops the app.
 5. Runs the promtool alert tests (scripts/alert_tests.py) for every PromQL alert.
 
-Every process is stopped on exit, failure included. Exit 1 if anything fails, 2 if verify cannot run.
+Every process is stopped on exit, failure and SIGTERM/SIGHUP included (not on SIGKILL, which nothing can
+catch). Every wait polls a condition under a deadline (no fixed sleeps). Exit 1 if anything fails, 2 if
+verify cannot run.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import json
 import math
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -53,6 +56,7 @@ from scripts.lint_model import (
     label_values_query,
     load_rendered,
     panel_queries,
+    resolve_datasource_type,
     variable_query,
 )
 from scripts.lint_parse import Query, parse_queries
@@ -62,6 +66,7 @@ from scripts.promql_vars import UnknownVariableError, substitute, time_variables
 
 SCRAPE_INTERVAL_S = 1
 APP_DOWN_RULE = "chat-app-down"  # the one alert verify induces live, by stopping the app
+APP_DOWN_TIMEOUT_S = 30.0  # generous: CI has 2 loaded cores
 RUN_MARKER_ENV = "CHAT_VERIFY_RUN"  # set on every child process, so a test can prove none is left behind
 _SPECIAL = re.compile(r"[$^*{}\[\]+?.()|]")
 
@@ -108,7 +113,9 @@ def running_prometheus(app_url: str, work_dir: Path, env: dict[str, str]) -> Ite
         f"--web.listen-address=127.0.0.1:{port}",
     ]
     url = f"http://127.0.0.1:{port}"
-    with managed_process(argv, ready_url=f"{url}/-/ready", env=env, log_path=work_dir / "prometheus.log"):
+    log_path = work_dir / "prometheus.log"
+    # A bounded, condition-based wait (polls /-/ready); 60 s leaves room for a loaded 2-core CI runner.
+    with managed_process(argv, ready_url=f"{url}/-/ready", env=env, log_path=log_path, ready_timeout_s=60):
         yield url
 
 
@@ -158,16 +165,26 @@ def wait_for_scrapes(prometheus_url: str, job: str, count: int, timeout_s: float
         time.sleep(SCRAPE_INTERVAL_S / 4)
 
 
-def _regex_of(values: list[str]) -> str:
-    """Grafana's multi-value format for Prometheus, `(a|b)`: a regex metacharacter gets two backslashes
-    (and a backslash four) because the value lands inside a PromQL string literal, as in Grafana's
-    prometheusSpecialRegexEscape."""
+def grafana_value(values: list[str], variable: Json) -> str:
+    """How Grafana writes a Prometheus variable's selected `values` into a query (interpolateQueryExpr).
+
+    A multi-value or include-All variable is a regex: each value escaped as prometheusSpecialRegexEscape
+    does (a regex metacharacter gets two backslashes, a backslash four, because the value lands inside a
+    PromQL string literal), several joined as `(a|b)`, one alone bare. A single-value variable only has its
+    backslashes doubled (prometheusRegularEscape).
+    """
+    if not (variable.get("multi") or variable.get("includeAll")):
+        return values[0].replace("\\", "\\\\") if values else ""
     escaped = [_SPECIAL.sub(r"\\\\\g<0>", v.replace("\\", "\\\\\\\\")) for v in values]
-    return "(" + "|".join(escaped) + ")"
+    return escaped[0] if len(escaped) == 1 else "(" + "|".join(escaped) + ")"
 
 
 def template_values(prometheus_url: str, dashboard: Dashboard) -> dict[str, str]:
-    """Each template variable's value as Grafana would substitute it with "All" selected, in order."""
+    """Each template variable's value as Grafana would substitute it, "All" selected where offered.
+
+    Variables on the Loki datasource only feed Loki queries, which are syntax-checked, never run, here:
+    they get a match-anything placeholder instead of a Prometheus lookup.
+    """
     values: dict[str, str] = {}
     for name, variable in dashboard.variables.items():
         kind = variable.get("type")
@@ -175,15 +192,27 @@ def template_values(prometheus_url: str, dashboard: Dashboard) -> dict[str, str]
             values[name] = variable_query(variable)
         elif kind == "custom":
             options = [o.strip() for o in variable_query(variable).split(",") if o.strip()]
-            values[name] = str(variable.get("allValue") or _regex_of(options))
+            values[name] = _selected(variable, options)
+        elif resolve_datasource_type(variable.get("datasource"), dashboard.variables) == "loki":
+            values[name] = ".+"
         elif parsed := label_values_query(variable):
             selector, label = parsed
             params: dict[str, Any] = {}
-            if selector:
-                params["match[]"] = substitute(selector, values).text
+            try:
+                if selector:
+                    params["match[]"] = substitute(selector, values).text
+            except UnknownVariableError as exc:
+                raise VerifyError(f"template variable {name}: {exc} (define it before {name})") from exc
             found = prometheus_api(prometheus_url, f"/api/v1/label/{label}/values", params)
-            values[name] = str(variable.get("allValue") or _regex_of(sorted(found))) if found else ""
+            values[name] = _selected(variable, sorted(found))
     return values
+
+
+def _selected(variable: Json, options: list[str]) -> str:
+    """With "All" offered, its custom value or every option; otherwise the first option, as Grafana picks."""
+    if variable.get("includeAll") and variable.get("allValue"):
+        return str(variable["allValue"])
+    return grafana_value(options if variable.get("includeAll") else options[:1], variable)
 
 
 def _with_data(result: list[Json]) -> int:
@@ -273,7 +302,8 @@ def check_app_down_live(stack: LiveStack, rendered: Rendered) -> list[QueryResul
 
     quiet = firing()
     stack.stop_app()
-    deadline = time.monotonic() + 10 * SCRAPE_INTERVAL_S
+    # Condition-based: the next failed scrape makes it fire; the deadline only bounds a stuck Prometheus.
+    deadline = time.monotonic() + APP_DOWN_TIMEOUT_S
     while firing() == 0 and time.monotonic() < deadline:
         time.sleep(SCRAPE_INTERVAL_S / 4)
     fired = firing()
@@ -323,6 +353,24 @@ def print_results(title: str, rows: list[QueryResult], with_series: bool) -> Non
         print(f"  {row.where.ljust(width)}  {row.status:<14}  {series}{row.detail}")
 
 
+def exit_cleanly_on_termination() -> None:
+    """Turn SIGTERM/SIGHUP (a CI timeout, a closed terminal) into SystemExit, so that every `finally` runs.
+
+    The app and Prometheus run in their own process groups (scripts/procs), so a signal that kills verify
+    outright would leave them running; as SystemExit it unwinds the context managers that stop them.
+    """
+
+    signals = (signal.SIGTERM, signal.SIGHUP)
+
+    def handler(signum: int, _frame: object) -> None:
+        for other in signals:  # a second signal must not interrupt the cleanup itself
+            signal.signal(other, signal.SIG_IGN)
+        raise SystemExit(128 + signum)
+
+    for signum in signals:
+        signal.signal(signum, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.verify", description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", type=Path, default=Path("provisioning/grafana"), help="render output")
@@ -331,12 +379,19 @@ def main(argv: list[str] | None = None) -> int:
         "--work-dir", type=Path, help="keep Prometheus data and logs here (default: a temp dir)"
     )
     args = parser.parse_args(argv)
+    if not args.seconds > 0:
+        parser.error("--seconds must be a positive number of seconds of traffic")
+    exit_cleanly_on_termination()
     rendered = load_rendered(args.dir)
     if not rendered.dashboards:
         print(
             f"error: no dashboards in {args.dir}/dashboards: run `python -m scripts.render` first",
             file=sys.stderr,
         )
+        return 2
+    if rendered.load_findings:  # an unreadable file would otherwise be skipped, i.e. silently "verified"
+        for finding in rendered.load_findings:
+            print(f"error: {finding.where}: {finding.message}", file=sys.stderr)
         return 2
     try:
         with contextlib.ExitStack() as stack:

@@ -71,27 +71,41 @@ def test_instant_query_with_gt_threshold() -> None:
     }
 
 
-def test_range_query_reducers_become_over_time_subqueries() -> None:
+def test_range_query_reducers_become_over_time_subqueries_of_numbers() -> None:
     rule = grafana_rule("x", reducer="max", evaluator={"type": "lt", "params": [0.5]})
     rule["data"][0]["model"]["instant"] = False
     rule["data"][0]["model"]["intervalMs"] = 15000
-    assert translate_rule(rule)["expr"] == "(max_over_time((x)[600s:15s])) < 0.5"
+    rule["data"][1]["model"]["settings"] = {"mode": "dropNN"}
+    assert translate_rule(rule)["expr"] == "max_over_time(((x) < Inf > -Inf)[600s:15s]) < 0.5"
     rule["data"][1]["model"]["reducer"] = "last"
-    assert translate_rule(rule)["expr"] == "(x) < 0.5"
+    assert translate_rule(rule)["expr"] == "last_over_time(((x) < Inf > -Inf)[600s:15s]) < 0.5"
+    rule["data"][1]["model"]["reducer"] = "sum"  # Grafana sums no numbers to 0, PromQL to nothing
+    assert translate_rule(rule)["expr"] == (
+        "(sum_over_time(((x) < Inf > -Inf)[600s:15s]) or (count_over_time((x)[600s:15s]) * 0)) < 0.5"
+    )
 
 
-def test_range_thresholds() -> None:
+def test_thresholds() -> None:
     within = translate_rule(grafana_rule("x", evaluator={"type": "within_range", "params": [1, 3]}))
     assert within["expr"] == "((x) > 1) and ((x) < 3)"
-    outside = translate_rule(grafana_rule("x", evaluator={"type": "outside_range", "params": [1, 3]}))
-    assert outside["expr"] == "((x) < 1) or ((x) > 3)"
+    outside = translate_rule(
+        grafana_rule("x", evaluator={"type": "outside_range_included", "params": [1, 3]})
+    )
+    assert outside["expr"] == "((x) <= 1) or ((x) >= 3)"
+    assert translate_rule(grafana_rule("x", evaluator={"type": "ne", "params": [0]}))["expr"] == "(x) != 0"
 
 
-def test_no_data_alerting_adds_absent() -> None:
-    rule = translate_rule(
+def test_no_data_alerting_adds_nil_series_and_no_series() -> None:
+    strict = translate_rule(
         grafana_rule('up{job="chat"}', evaluator={"type": "lt", "params": [1]}, noDataState="Alerting")
     )
-    assert rule["expr"] == '((up{job="chat"}) < 1) or absent((up{job="chat"}) == (up{job="chat"}))'
+    assert strict["expr"] == '(up{job="chat"}) < 1 or absent(count(up{job="chat"}))'
+    rule = grafana_rule('up{job="chat"}', evaluator={"type": "lt", "params": [1]}, noDataState="Alerting")
+    rule["data"][1]["model"]["settings"] = {"mode": "dropNN"}
+    assert translate_rule(rule)["expr"] == (
+        '((up{job="chat"}) == (up{job="chat"})) < 1 or ((up{job="chat"}) != (up{job="chat"}))'
+        ' or absent(count(up{job="chat"}))'
+    )
 
 
 @pytest.mark.parametrize(
@@ -102,6 +116,16 @@ def test_no_data_alerting_adds_absent() -> None:
         (lambda r: r["data"][1]["model"].update(settings={"mode": "replaceNN"}), "replaceNN"),
         (lambda r: r["data"][1]["model"].update(reducer="count"), "count"),
         (lambda r: r.update(condition="B"), "threshold"),
+        (lambda r: r.update(noDataState="NoData"), "noDataState 'NoData'"),
+        (lambda r: r.update(noDataState="KeepLast"), "noDataState 'KeepLast'"),
+        (lambda r: r["data"][0]["relativeTimeRange"].update(to=60), "ends before now"),
+        (lambda r: r["data"][0]["model"].update(instant=False), "strict reduce of a range query"),
+        (
+            lambda r: r["data"][2]["model"]["conditions"][0].update(
+                unloadEvaluator={"type": "lt", "params": [3]}
+            ),
+            "recovery threshold",
+        ),
     ],
 )
 def test_untranslatable_rules_say_why(change: Any, reason: str) -> None:
@@ -137,6 +161,46 @@ def test_every_promql_alert_fires_and_stays_quiet_as_specified(rule_groups: list
     promql_uids = {r.uid for r in results if r.status == "pass"}
     assert promql_uids and all({(uid, "fires"), (uid, "quiet")} <= passed for uid in promql_uids)
     assert all(r.case == "" for r in results if r.status == "not verifiable")
+
+
+def test_nan_follows_grafana_reduce_modes_and_no_data_state() -> None:
+    """A ratio of two idle counters is 0/0 = NaN: what each Grafana setting makes of it, proven by promtool.
+
+    dropNN turns NaN into nil (NoData): quiet with noDataState OK, firing (with the series' labels) with
+    Alerting. Strict keeps NaN, which Grafana's threshold compares like Go (NaN > t is false): quiet even
+    with noDataState Alerting, but NaN != t is true: fires.
+    """
+    ratio = 'sum(rate(num{job="chat"}[1m])) / sum(rate(den{job="chat"}[1m]))'
+
+    def rule(uid: str, mode: str, no_data: str, kind: str = "gt") -> dict[str, Any]:
+        made = grafana_rule(ratio, uid=uid, noDataState=no_data, evaluator={"type": kind, "params": [0.2]})
+        made["data"][1]["model"]["settings"] = {"mode": mode}
+        return made
+
+    rules = [
+        rule("dropnn-ok", "dropNN", "OK"),
+        rule("dropnn-alerting", "dropNN", "Alerting"),
+        rule("strict-alerting", "", "Alerting"),
+        rule("strict-ne", "", "OK", kind="ne"),
+    ]
+    idle = [
+        {"series": 'num{job="chat"}', "values": "5x20"},
+        {"series": 'den{job="chat"}', "values": "7x20"},
+    ]
+    expected = {"dropnn-ok": [], "dropnn-alerting": [{}], "strict-alerting": [], "strict-ne": [{}]}
+    groups = [{"title": "nan", "interval": 15, "rules": rules}]
+
+    def verdicts(labels_of: dict[str, list[dict[str, str]]]) -> dict[str, str]:
+        cases = {
+            uid: {"nan": {"interval": "15s", "input_series": idle, "eval_time": "4m", "exp_labels": labels}}
+            for uid, labels in labels_of.items()
+        }  # (rule-level "add fires and quiet cases" results are not what this test is about)
+        return {r.uid: r.status for r in run_alert_tests(groups, cases) if r.case == "nan"}
+
+    assert verdicts(expected) == dict.fromkeys(expected, "pass")
+    # Not vacuous: claiming the opposite outcome fails for every rule.
+    opposite = {uid: [] if labels else [{}] for uid, labels in expected.items()}
+    assert verdicts(opposite) == dict.fromkeys(expected, "fail")
 
 
 def test_a_wrong_expectation_fails(rule_groups: list[dict[str, Any]]) -> None:

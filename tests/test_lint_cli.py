@@ -78,13 +78,31 @@ def test_broken_json_is_a_finding_not_a_traceback(tmp_path: Path) -> None:
     completed = run_lint("--dir", str(root))
     assert completed.returncode == 1 and "Traceback" not in completed.stderr
     assert "cannot read JSON" in completed.stdout
+    (root / "dashboards" / "chat-logs.json").unlink()
+    (root / "alerting" / "rules.json").unlink()  # no alert rules at all is a broken render, not a pass
+    completed = run_lint("--dir", str(root))
+    assert completed.returncode == 1 and "rules.json" in completed.stdout and "missing" in completed.stdout
 
 
-def test_rate_interval_follows_grafana() -> None:
-    # 1 h on a 5 s scrape: $__interval = 3.6 s → at least the scrape interval, rounded; rate = max(i+s, 4s).
-    values = time_variables(3600, 5)
-    assert (values["__interval"], values["__rate_interval"], values["__range"]) == ("5s", "20s", "3600s")
-    assert time_variables(86400, 1)["__rate_interval"] == "87s"  # 86.4 s interval → 86 s + 1 s scrape
+@pytest.mark.parametrize(
+    ("range_s", "scrape_s", "interval", "rate_interval", "range_text"),
+    [
+        (3600, 5, "5s", "20s", "3600s"),  # 3.6 s is under the 5 s scrape: the scrape interval; rate = 4 x 5 s
+        (86400, 1, "1m", "61s", "86400s"),  # 86.4 s snaps to 1m (gtime.RoundInterval); rate = 1m + 1 s
+        (21600, 5, "20s", "25s", "21600s"),  # 21.6 s snaps to 20 s; rate = 20 s + 5 s (> 4 x 5 s)
+        (6.4, 1, "1s", "4s", "6s"),  # a verify window: $__range is rounded to whole seconds
+        (30 * 86400, 5, "30m", "1805s", "2592000s"),  # 2592 s: range / 1000 snaps to 30m
+    ],
+)
+def test_interval_variables_follow_grafana(
+    range_s: float, scrape_s: float, interval: str, rate_interval: str, range_text: str
+) -> None:
+    values = time_variables(range_s, scrape_s)
+    assert (values["__interval"], values["__rate_interval"], values["__range"]) == (
+        interval,
+        rate_interval,
+        range_text,
+    )
 
 
 def test_substitute_reports_where_variables_landed() -> None:

@@ -12,9 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry, Counter
 
 from scripts.lint import lint_directory
-from scripts.lint_model import Finding
+from scripts.lint_model import Finding, PanelQuery
+from scripts.lint_promql import MAX_GROUP_CARDINALITY
+from scripts.lint_queries import lint_queries
+from scripts.lint_registry import build_registry
 from scripts.lint_waivers import Waiver
 
 pytestmark = pytest.mark.prometheus  # promtool (Debian package prometheus) checks the PromQL
@@ -199,6 +203,14 @@ def test_label_typo_suggests_existing_label(tmp_path: Path) -> None:
         clean_dashboard(), 2, f"sum by (reasn) (rate(chat_frames_rejected_total{{{SEL}}}[$__rate_interval]))"
     )
     assert "did you mean reason" in only(lint(tmp_path, dashboard), "promql-label").message
+    dashboard = set_expr(
+        clean_dashboard(),
+        2,
+        f'sum(rate(chat_frames_rejected_total{{{SEL}, reasn="invalid_json"}}[$__rate_interval]))',
+    )
+    finding = only(lint(tmp_path, dashboard), "promql-label")
+    assert finding.message == "chat_frames_rejected_total has no label 'reasn'; did you mean reason?"
+    assert finding.where == "chat-overview / #3 Rejected by reason [A]" and "reasn=" in finding.query
 
 
 def test_promql_syntax_error_comes_from_promtool(tmp_path: Path) -> None:
@@ -374,3 +386,101 @@ def test_variable_query_names_exported_metric_and_label(tmp_path: Path) -> None:
         "refId": "v",
     }
     assert "no label 'jbo'" in only(lint(tmp_path, dashboard), "template-variable-query").message
+
+
+def _without(path: tuple[Any, ...]) -> Any:
+    """A change that deletes dashboard[path[0]]...[path[-1]] (for the parametrized cases below)."""
+
+    def change(data: Any) -> None:
+        for key in path[:-1]:
+            data = data[key]
+        del data[path[-1]]
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "rule", "words"),
+    [
+        (lambda d: d["panels"][0].update(title=""), "panel-title-description", "no title"),
+        (_without(("panels", 0, "fieldConfig", "defaults", "unit")), "panel-units", "set fieldConfig"),
+        (lambda d: d["panels"][0]["targets"][0].update(expr=" "), "panel-targets", "empty query"),
+        (lambda d: d["panels"][0].update(type="singlestat"), "panel-deprecated-type", "'stat'"),
+        (lambda d: d["panels"][0].pop("datasource"), "datasource-ref", "no datasource"),
+    ],
+)
+def test_each_panel_rule_fails_on_its_own(tmp_path: Path, change: Any, rule: str, words: str) -> None:
+    dashboard = clean_dashboard()
+    change(dashboard)
+    assert words in only(lint(tmp_path, dashboard), rule).message
+
+
+@pytest.mark.parametrize(
+    ("change", "rule", "words"),
+    [
+        (_without((0, "rules", 0, "annotations", "summary")), "alert-annotations", "summary"),
+        (
+            lambda r: r[0]["rules"][0]["annotations"].update(runbook_url="see wiki"),
+            "alert-annotations",
+            "URL",
+        ),
+        (
+            lambda r: r[0]["rules"][0]["annotations"].update(__dashboardUid__="nope"),
+            "alert-dashboard-link",
+            "'nope'",
+        ),
+        (
+            _without((0, "rules", 0, "annotations", "__panelId__")),
+            "alert-dashboard-link",
+            "add __dashboardUid__",
+        ),
+        (lambda r: r[0]["rules"][0]["labels"].update(severity="urgent"), "alert-severity", "severity"),
+        (
+            lambda r: r[0]["rules"][0]["data"][2]["model"].update(expression="Z"),
+            "alert-data",
+            "missing refId 'Z'",
+        ),
+        (lambda r: r[0]["rules"][0].update(noDataState="Sometimes"), "alert-states", "noDataState"),
+        (
+            lambda r: r[0]["rules"][0]["data"][2]["model"]["conditions"][0]["evaluator"].update(type="above"),
+            "alert-data",
+            "threshold needs an evaluator type",
+        ),
+    ],
+)
+def test_each_alert_rule_check_fails_on_its_own(tmp_path: Path, change: Any, rule: str, words: str) -> None:
+    rules = clean_rules()
+    change(rules)
+    assert words in only(lint(tmp_path, clean_dashboard(), rules), rule).message
+
+
+def test_high_cardinality_by_is_measured_on_the_registry() -> None:
+    """No app label has more than 10 values today, so prove the rule on a registry that has one."""
+    registry = CollectorRegistry()
+    rooms = Counter("chat_room_messages", "Messages per room.", ["room"], registry=registry)
+    for n in range(MAX_GROUP_CARDINALITY + 5):
+        rooms.labels(room=f"room-{n}").inc()
+    Counter("chat_user_messages", "Messages per user.", ["user"], registry=registry).labels(user="ann").inc()
+
+    def findings(expr: str) -> list[Finding]:
+        query = PanelQuery("alert rooms", "A", "promql", expr, in_dashboard=False)  # needs only job=
+        return lint_queries([query], build_registry(registry))
+
+    by_room = only(
+        findings('sum by (room) (rate(chat_room_messages_total{job="chat"}[5m]))'), "promql-cardinality"
+    )
+    assert "by (room) splits into 15 series" in by_room.message
+    by_user = only(
+        findings('sum by (user) (rate(chat_user_messages_total{job="chat"}[5m]))'), "promql-cardinality"
+    )
+    assert "by (user) splits into 1 series" in by_user.message  # unbounded by nature, whatever it has now
+    assert findings('sum by (job) (rate(chat_room_messages_total{job="chat"}[5m]))') == []
+
+
+def test_variable_queries_must_parse(tmp_path: Path) -> None:
+    dashboard = clean_dashboard()
+    dashboard["templating"]["list"][3]["query"] = 'label_values(registered_clients{job=~"$job", instance)'
+    finding = only(lint(tmp_path, dashboard), "promql-syntax")
+    assert finding.where == "chat-overview / variable instance [query]" and "promtool" in finding.message
+    dashboard["templating"]["list"][3]["query"] = "values_of(registered_clients, instance)"
+    assert "label_values(" in only(lint(tmp_path, dashboard), "template-variable-query").message

@@ -7,14 +7,18 @@ current definitions, not a stale copy. Each verify run takes ~15 s (short traffi
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from scripts.procs import REPO_ROOT
-from scripts.verify import RUN_MARKER_ENV, live_stack
+from scripts.verify import RUN_MARKER_ENV, grafana_value, live_stack
 
 pytestmark = pytest.mark.prometheus
 TRAFFIC_S = "4"
@@ -62,25 +66,77 @@ def test_every_panel_and_alert_query_returns_data(rendered: Path, tmp_path: Path
     assert processes_of_run(tmp_path / "work") == []
 
 
-def test_typo_in_a_metric_fails_verify_and_leaves_no_process(rendered: Path, tmp_path: Path) -> None:
+def _break_panel(overview: dict, title: str, old: str, new: str) -> None:
+    target = next(p for p in overview["panels"] if p.get("title") == title)["targets"][0]
+    assert old in target["expr"]
+    target["expr"] = target["expr"].replace(old, new)
+
+
+def test_typos_fail_verify_even_where_lint_passes(rendered: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken"
-    (broken / "dashboards").mkdir(parents=True)
-    (broken / "alerting").mkdir()
-    (broken / "alerting" / "rules.json").write_text((rendered / "alerting" / "rules.json").read_text())
-    overview = json.loads((rendered / "dashboards" / "chat-overview.json").read_text())
-    target = next(p for p in overview["panels"] if p.get("title") == "Slow-consumer evictions")["targets"][0]
-    target["expr"] = target["expr"].replace(
-        "chat_slow_consumer_evictions_total", "chat_slow_consumer_eviction_total"
+    shutil.copytree(rendered, broken)
+    overview_path = broken / "dashboards" / "chat-overview.json"
+    overview = json.loads(overview_path.read_text())
+    # A label VALUE typo: every name exists, so the static lint cannot see it; only real data can.
+    _break_panel(
+        overview,
+        "Rejected frames by reason",
+        'instance=~"$instance"}',
+        'instance=~"$instance", reason="invalid_jsn"}',
     )
-    (broken / "dashboards" / "chat-overview.json").write_text(json.dumps(overview))
+    overview_path.write_text(json.dumps(overview))
+    lint = subprocess.run(
+        [sys.executable, "-m", "scripts.lint", "--dir", str(broken)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    _break_panel(
+        overview,
+        "Slow-consumer evictions",
+        "chat_slow_consumer_evictions_total",
+        "chat_slow_consumer_eviction_total",
+    )
+    overview_path.write_text(json.dumps(overview))
 
     completed = run_verify(broken, tmp_path / "work")
 
     assert completed.returncode == 1, completed.stdout + completed.stderr
     failing = [line for line in completed.stdout.splitlines() if " fail " in line]
-    assert len(failing) == 1 and "Slow-consumer evictions" in failing[0], completed.stdout
-    assert "chat_slow_consumer_eviction_total" in failing[0]
+    assert len(failing) == 2, completed.stdout
+    assert "Rejected frames by reason" in failing[0] and 'reason="invalid_jsn"' in failing[0]
+    assert "Slow-consumer evictions" in failing[1] and "chat_slow_consumer_eviction_total" in failing[1]
     assert processes_of_run(tmp_path / "work") == []
+
+
+def test_variables_are_written_as_grafana_writes_them() -> None:
+    all_of = {"multi": True, "includeAll": True}
+    two = ["127.0.0.1:8000", "127.0.0.1:8001"]
+    assert grafana_value(two, all_of) == r"(127\\.0\\.0\\.1:8000|127\\.0\\.0\\.1:8001)"
+    assert grafana_value(two[:1], all_of) == r"127\\.0\\.0\\.1:8000"  # one value: no group
+    assert grafana_value([r"a\b"], all_of) == r"a\\\\b"
+    assert grafana_value([r"a.b\c"], {"multi": False}) == r"a.b\\c"  # single value: not a regex
+
+
+def test_sigterm_midway_stops_app_and_prometheus(rendered: Path, tmp_path: Path) -> None:
+    """A CI timeout sends SIGTERM: verify must still stop what it started (they run in their own groups)."""
+    work = tmp_path / "work"
+    argv = [sys.executable, "-m", "scripts.verify", "--dir", str(rendered), "--seconds", "30"]
+    verify = subprocess.Popen(
+        [*argv, "--work-dir", str(work)], cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(processes_of_run(work)) < 2:  # the app and Prometheus are up: verify is midway
+            assert verify.poll() is None and time.monotonic() < deadline, "verify never started both"
+            time.sleep(0.2)
+        verify.send_signal(signal.SIGTERM)
+        assert verify.wait(timeout=60) == 128 + signal.SIGTERM
+    finally:
+        verify.kill()
+        leftovers = processes_of_run(work)
+        for pid in leftovers:  # don't leave them running when this test fails
+            os.kill(pid, signal.SIGKILL)
+    assert leftovers == []
 
 
 def test_live_stack_stops_app_and_prometheus_when_the_caller_fails(tmp_path: Path) -> None:
@@ -99,3 +155,15 @@ def test_missing_render_output_is_a_one_line_error(tmp_path: Path) -> None:
     )  # fmt: skip
     assert completed.returncode == 2
     assert completed.stderr.strip().count("\n") == 0 and "scripts.render" in completed.stderr
+
+
+def test_an_unreadable_file_stops_verify_before_it_starts_anything(rendered: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(rendered, broken)
+    (broken / "dashboards" / "chat-logs.json").write_text("{not json")
+    completed = subprocess.run(
+        [sys.executable, "-m", "scripts.verify", "--dir", str(broken), "--work-dir", str(tmp_path / "work")],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False
+    )  # fmt: skip
+    assert completed.returncode == 2 and "chat-logs.json: cannot read JSON" in completed.stderr
+    assert "Traceback" not in completed.stderr and not (tmp_path / "work").exists()
