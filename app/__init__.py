@@ -61,7 +61,11 @@ def create_app(config: ChatConfig | None = None) -> Flask:
             instruments.connections["origin_refused"].inc()
             log.warning(
                 "websocket origin refused",
-                extra={"event": "origin_refused", "origin": origin[:200], "remote": request.remote_addr},
+                extra={
+                    "event": "origin_refused",
+                    "origin": (origin or "")[:200],
+                    "remote": request.remote_addr,
+                },
             )
             return _plain("origin not allowed\n", 403)
         strip_extension_offer(request.environ)

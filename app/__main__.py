@@ -33,9 +33,20 @@ def parse_args(argv: list[str] | None, config: ChatConfig) -> argparse.Namespace
         "--host", default=config.host, help=f"interface to listen on (HOST, default {config.host})"
     )
     parser.add_argument(
-        "--port", type=int, default=config.port, help=f"TCP port (PORT, default {config.port})"
+        "--port", type=tcp_port, default=config.port, help=f"TCP port (PORT, default {config.port})"
     )
     return parser.parse_args(argv)
+
+
+def tcp_port(text: str) -> int:
+    """argparse type for --port: the same range PORT accepts, so a bad value is a usage error."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be an integer between 1 and 65535, got {text!r}")
+    return port
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,7 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         log.error("cannot listen on %s:%s: %s", args.host, args.port, exc, extra={"event": "listen_failed"})
         flush_logs()
-        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        print(
+            f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}; "
+            "choose another address with --host/--port (or HOST/PORT)",
+            file=sys.stderr,
+        )
         return 1
 
     def stop(signum: int) -> None:

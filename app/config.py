@@ -24,12 +24,15 @@ Chat limits:
   bucket; error `rate_limited`).
 - `CHAT_RATE_BURST` (default `10`): token-bucket size, frames a connection may send back to back.
 - `CHAT_ABUSE_MAX_REJECTS` (default `20`): more rejected frames than this within the window closes the
-  connection with 1008 (policy violation).
+  connection with 1008 (policy violation). A text frame that is not valid UTF-8 closes it at once with
+  1007, as the websocket protocol requires.
 - `CHAT_ABUSE_WINDOW_S` (default `10`): the window, in seconds, for `CHAT_ABUSE_MAX_REJECTS`.
 - `CHAT_PING_INTERVAL_S` (default `25`): seconds between server pings to each client.
-- `CHAT_IDLE_TIMEOUT_S` (default `60`): a client silent this long (no frame, no pong) is dropped.
+- `CHAT_IDLE_TIMEOUT_S` (default `60`): a client silent this long (no frame, no pong) is dropped (TCP
+  cut, no close frame: it is not listening). Checked at each ping, so a dead client goes within this
+  plus two ping intervals.
 - `CHAT_SEND_QUEUE_SIZE` (default `256`): outbound frames queued per client; a client whose queue is
-  full is evicted as a slow consumer.
+  full is evicted as a slow consumer (TCP cut: a close frame would only queue behind the backlog).
 - `CHAT_SHUTDOWN_GRACE_S` (default `5`): on SIGTERM/SIGINT, seconds clients get to close before the
   server stops.
 - `CHAT_METRICS` (default `1`): `0` swaps the chat metrics for no-ops. A benchmarking aid to measure

@@ -50,6 +50,10 @@ class _WholeFrameSocket:
     """Socket wrapper whose `send` writes everything, one writer at a time (frames never interleave)."""
 
     def __init__(self, sock: socket.socket) -> None:
+        # Chat frames are small writes: with Nagle on, a frame written while the previous one is unacked
+        # waits for the peer's delayed ACK (~40 ms on Linux) before it leaves.
+        with contextlib.suppress(OSError):  # not a TCP socket (e.g. a Unix socket): nothing to tune
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock = sock
         self._write_lock = threading.Lock()  # a gevent lock once monkey-patched
 

@@ -92,8 +92,14 @@ class _Client:
         self.name = name
         self.ws = _connect(url)
         if name is not None:
-            self.ws.send(json.dumps({"type": "join", "name": name}))
-            welcome = json.loads(self.ws.recv())
+            try:
+                self.ws.send(json.dumps({"type": "join", "name": name}))
+                welcome = json.loads(self.ws.recv())
+            except (websocket.WebSocketException, OSError, ValueError) as exc:
+                reason = exc or type(exc).__name__
+                raise LoadError(
+                    f"{name} got no welcome after joining ({reason}); is --url the chat?"
+                ) from None
             if welcome.get("type") != "welcome":
                 raise LoadError(f"the server refused to let {name} join: {welcome.get('message', welcome)}")
         self.ws.settimeout(None)

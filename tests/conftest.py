@@ -106,6 +106,15 @@ def wait_for_metric(
     raise AssertionError(f"{name}{labels} = {value}, expected {expected} within {timeout_s}s")
 
 
+def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0, what: str = "condition") -> None:
+    """Poll `condition` until it holds; TimeoutError naming `what` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not reached within {timeout_s}s")
+        time.sleep(0.01)
+
+
 @pytest.fixture
 def start_app() -> Iterator[Callable[..., str]]:
     """Start `python -m app` with extra env vars; returns its base URL. Stopped at teardown."""

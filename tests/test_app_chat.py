@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import pytest
+import websocket
 
+from app.transport import ChatSocket
 from scripts.procs import REPO_ROOT, free_port, managed_process
-from tests.conftest import ChatClient, metric, scrape, wait_for_metric
+from tests.conftest import ChatClient, metric, scrape, wait_for_metric, ws_url
 
 
 @pytest.fixture
@@ -106,6 +110,11 @@ def test_sigterm_drains_clients_and_exits_cleanly(connect: Callable[..., ChatCli
         polite.recv()  # deaf joined
         proc.send_signal(signal.SIGTERM)
         assert polite.close_code() == 1001  # going away
+        # The deaf client holds the server open (for up to the close-handshake timeout): new clients are
+        # refused meanwhile.
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            websocket.create_connection(ws_url(base_url), origin=base_url, timeout=2)
+        assert refused.value.status_code == 503
         try:
             with urllib.request.urlopen(f"{base_url}/readyz", timeout=2) as response:
                 ready_status = response.status
@@ -115,3 +124,15 @@ def test_sigterm_drains_clients_and_exits_cleanly(connect: Callable[..., ChatCli
             ready_status = None  # already stopped listening: also not ready
         assert ready_status in (503, None)
         assert proc.wait(timeout=15) == 0
+
+
+def test_server_side_websockets_send_small_frames_at_once() -> None:
+    """Nagle off: otherwise a frame written while the previous one is unacked waits ~40 ms for an ACK."""
+    with (
+        socket.create_server(("127.0.0.1", 0)) as listener,
+        socket.create_connection(listener.getsockname()),
+        listener.accept()[0] as accepted,
+    ):
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+        ChatSocket(SimpleNamespace(sock=accepted))  # type: ignore[arg-type]
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0

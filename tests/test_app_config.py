@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 
@@ -9,7 +10,7 @@ import pytest
 
 import app.config
 from app.config import ChatConfig, ConfigError
-from scripts.procs import REPO_ROOT
+from scripts.procs import REPO_ROOT, free_port, managed_process
 
 
 def test_defaults_match_the_documented_ones() -> None:
@@ -67,14 +68,66 @@ def test_bad_values_name_the_variable(name: str, value: str, complaint: str) -> 
         ChatConfig.from_env({name: value})
 
 
-def test_server_refuses_bad_config_with_one_line() -> None:
+@pytest.mark.parametrize(
+    ("env", "args", "complaint"),
+    [
+        ({"CHAT_SEND_QUEUE_SIZE": "many"}, [], "CHAT_SEND_QUEUE_SIZE must be an integer >= 1, got 'many'"),
+        ({"LOKI_URL": "ftp://loki"}, [], "LOKI_URL must be an http(s) URL such as"),
+        (
+            {"LOKI_URL": "http://127.0.0.1:9", "LOKI_QUEUE_SIZE": "x"},
+            [],
+            "LOKI_QUEUE_SIZE must be a positive",
+        ),
+        ({}, ["--port", "70000"], "argument --port: must be an integer between 1 and 65535, got '70000'"),
+    ],
+)
+def test_server_refuses_bad_config_with_one_line(
+    env: dict[str, str], args: list[str], complaint: str
+) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "app"],
+        [sys.executable, "-m", "app", *args],
         cwd=REPO_ROOT,
-        env={"PATH": "/usr/bin:/bin", "CHAT_SEND_QUEUE_SIZE": "many"},
+        env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert done.returncode == 2
-    assert done.stderr == "error: CHAT_SEND_QUEUE_SIZE must be an integer >= 1, got 'many'\n"
+    # One line saying what is wrong (for a bad argument, argparse's usage line comes first).
+    assert len(done.stderr.splitlines()) == (2 if args else 1), done.stderr
+    assert done.stderr.splitlines()[-1].startswith(("error: ", "python -m app: error: "))
+    assert complaint in done.stderr.splitlines()[-1]
+    assert done.stdout == ""
+
+
+def test_server_reports_a_busy_port_in_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env={"PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: Address already in use")
+    assert done.stderr.count("\n") == 1 and "--port" in done.stderr
+
+
+def test_host_and_port_come_from_the_environment() -> None:
+    port = free_port()
+    argv = [sys.executable, "-m", "app"]
+    env = {"PYTHONPATH": str(REPO_ROOT), "HOST": "127.0.0.1", "PORT": str(port)}
+    with managed_process(argv, ready_url=f"http://127.0.0.1:{port}/readyz", env=env) as proc:
+        assert proc.poll() is None  # ready_url answered: it listens where HOST/PORT said
+
+
+def test_the_readme_documents_every_variable_exactly_as_the_config_module_does() -> None:
+    """README's configuration list is copied from this module's docstring: a stale copy fails here."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    documented = app.config.__doc__.split("\n\n", 2)[2].strip()
+    assert documented in readme, "README's configuration list is stale: copy it from app/config.py"

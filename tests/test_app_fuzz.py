@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import websocket
 
-from app.metrics import REJECT_REASONS
+from app.metrics import ALERT_WEBHOOK_RESULTS, CONNECTION_RESULTS, LOG_DROP_REASONS, REJECT_REASONS
 from tests.conftest import ChatClient, metric, scrape
 
 SEED = 20260526
@@ -177,4 +177,12 @@ def test_fuzzed_frames_never_disturb_a_well_behaved_client(
     assert metric(samples, "chat_connections_total", result="accepted") == 2 + closes
     assert metric(samples, "chat_connections_total", result="abuse_closed") == closes
     assert metric(samples, "registered_clients") == 1
+    # Whatever the frames carried, label values stay the closed sets of app.metrics.
+    closed_sets = {("reason", r) for r in (*REJECT_REASONS, *LOG_DROP_REASONS)} | {
+        ("result", r) for r in (*CONNECTION_RESULTS, *ALERT_WEBHOOK_RESULTS)
+    }
+    chat_labels = {
+        pair for (name, labels) in samples if name.startswith(("chat_", "registered_")) for pair in labels
+    }
+    assert {pair for pair in chat_labels if pair[0] != "le"} <= closed_sets  # le: the histograms' buckets
     assert metric(samples, "chat_messages_received_total") == round_no

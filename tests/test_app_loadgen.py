@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -34,3 +35,18 @@ def test_cli_prints_one_line_error_when_server_is_down() -> None:
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr.startswith("error: cannot connect to ws://") and done.stderr.count("\n") == 1
+
+
+def test_cli_stops_by_itself_and_prints_its_summary(start_app: Callable[..., str]) -> None:
+    base_url = start_app()
+    argv = [sys.executable, "-m", "scripts.loadgen", "--url", base_url, "--clients", "3", "--seconds", "1"]
+    done = subprocess.run([*argv, "--rate", "15"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    summary = done.stdout.splitlines()
+    assert len(summary) == 1 and summary[0].startswith("sent="), done.stdout
+    counts = re.match(r"sent=(\d+) \(bad=0\) received=(\d+)/(\d+) ", summary[0])
+    assert counts, summary[0]
+    sent, delivered, expected = map(int, counts.groups())
+    assert sent >= 10 and delivered == expected == 3 * sent, done.stdout
+    assert metric(scrape(base_url), "chat_messages_received_total") == sent

@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from logging_loki.emitter import LokiEmitterV1
 
 from app.logformat import JsonLineFormatter
 from app.logship import (
@@ -23,6 +24,7 @@ from app.logship import (
     install_logging,
     parse_level,
     push_url_from,
+    record_time_ns,
     sanitize_label_name,
     stream_labels,
     truncate_line,
@@ -148,6 +150,30 @@ def test_push_body_is_the_v1_format_with_values_sorted_by_time():
             {"stream": {"app": "chat", "env": "prod", "level": "error"}, "values": [["200", "e"]]},
         ]
     }
+
+
+def test_push_body_has_the_shape_python_logging_loki_sends_with_version_1():
+    record = make_record("hello %s", ("loki",))
+    library = LokiEmitterV1(url="", tags={"app": "chat"}).build_payload(record, "line")
+    batch = Batch()
+    batch.add("info", record_time_ns(record), "line")
+    ours = json.loads(batch.push_body(stream_labels("dev")))
+
+    def shape(payload: dict) -> list[tuple[object, ...]]:
+        return [
+            (
+                sorted(stream),
+                sorted(map(type, stream["stream"].values()), key=str),
+                [list(map(type, v)) for v in stream["values"]],
+            )
+            for stream in payload["streams"]
+        ]
+
+    assert list(ours) == list(library) == ["streams"]
+    assert shape(ours) == shape(library)
+    assert ours["streams"][0]["values"][0][1] == library["streams"][0]["values"][0][1] == "line"
+    # The library stamps the send time; ours is the record's creation time, in the same decimal-ns form.
+    assert ours["streams"][0]["values"][0][0] == str(int(record.created * 1e9))
 
 
 def test_label_names_are_sanitised_with_the_library_rules_plus_the_leading_digit_rule():

@@ -10,7 +10,7 @@ import sys
 import textwrap
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ import pytest
 from app.logformat import JsonLineFormatter
 from app.logship import LokiShipHandler, LokiShipper, ShipperConfig, push_url_from, stderr_status_logger
 from app.metrics import ChatMetrics
+from tests.conftest import wait_until
 from tests.loki_receiver import LokiReceiver
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -76,14 +77,6 @@ def dropped(metrics: ChatMetrics, reason: str) -> float:
 
 def retries(metrics: ChatMetrics) -> float:
     return value(metrics, "chat_log_shipper_retries_total")
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not reached within {timeout_s}s")
-        time.sleep(0.01)
 
 
 def test_lines_arrive_with_stream_labels_record_timestamps_and_json_content():
@@ -315,3 +308,32 @@ def test_a_process_exits_promptly_even_when_loki_never_answers():
     assert result.returncode == 0, result.stderr
     assert took_s < 20, f"exit took {took_s:.1f}s with a 1s shutdown bound"
     assert "Traceback" not in result.stderr
+
+
+def test_a_batch_closes_when_full_by_lines_or_bytes_or_when_its_wait_is_over():
+    metrics = ChatMetrics()
+    long_wait = {**FAST.__dict__, "batch_wait_s": 30.0}
+    by_lines = ShipperConfig(**{**long_wait, "batch_max_lines": 3})
+    with LokiReceiver() as loki, shipping_logger(loki.url, metrics, by_lines) as (logger, shipper):
+        for i in range(7):
+            logger.info("line %d", i)
+        assert [push.entries for push in loki.wait_for_pushes(2)] == [3, 3]
+        time.sleep(0.3)
+        assert len(loki.pushes) == 2, "the 7th line waits for its batch to fill or its wait to end"
+        shipper.stop(2.0)  # flush at stop
+        assert [push.entries for push in loki.pushes] == [3, 3, 1]
+
+    # Lines of ~400 bytes with a 1000-byte bound: the batch that reaches the bound closes (3 lines).
+    by_bytes = ShipperConfig(**{**long_wait, "batch_max_bytes": 1000})
+    with LokiReceiver() as loki, shipping_logger(loki.url, metrics, by_bytes) as (logger, _):
+        for i in range(6):
+            logger.info("line %d", i, extra={"padding": "p" * 330})
+        assert [push.entries for push in loki.wait_for_pushes(2)] == [3, 3]
+
+    # A burst within the wait goes in one push, not one request per record (python-logging-loki's way).
+    by_time = ShipperConfig(**{**FAST.__dict__, "batch_wait_s": 1.0})
+    with LokiReceiver() as loki, shipping_logger(loki.url, metrics, by_time) as (logger, _):
+        for i in range(50):
+            logger.info("burst %d", i)
+        loki.wait_for_entries(50, timeout_s=5)
+        assert len(loki.pushes) <= 2 and sum(push.entries for push in loki.pushes) == 50
