@@ -7,7 +7,7 @@ new dashboards (distinct uids) of the same size in their own folder:
   * baseline: `api.dashboard.update_dashboard({... "overwrite": True})` once per dashboard, sequentially
     (no plan, no drift check);
   * ours: `python -m scripts.publish` end to end as a subprocess (interpreter start, health check, plan
-    reads, writes on a pool of 8).
+    reads, writes on a pool of WORKERS).
 Then ours runs again with nothing changed: the no-op publish.
 
 Targets: no-op publish = 0 writes and at most objects + 3 requests; speed-up >= 5x.
@@ -26,6 +26,7 @@ from typing import Any
 
 from grafana_client import GrafanaApi
 
+from scripts.publish import WORKERS
 from tests.grafana_emulator import GrafanaEmulator, Token
 from tests.grafana_emulator.publish_cli import run_publish
 from tests.grafana_emulator.rendered import dashboard, write_tree
@@ -90,7 +91,7 @@ def report(naive_s: float, ours_s: float, noop_s: float, requests: int, writes: 
     print(f"publish {DASHBOARDS} dashboards, {LATENCY_S * 1000:.0f} ms latency per request:")
     for name, seconds in (
         ("naive sequential grafana-client loop", naive_s),
-        ("make publish (8 workers)", ours_s),
+        (f"make publish ({WORKERS} workers)", ours_s),
     ):
         print(f"  {name:<38} {seconds:6.2f} s  ({DASHBOARDS / seconds:6.1f} dashboards/s)")
     verdict = "OK" if ratio >= TARGET_RATIO else "MISSED"

@@ -30,7 +30,7 @@ from grafana_client.client import GrafanaException
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_DRIFT = 0, 1, 2, 3
 DEFAULT_FOLDER_UID, DEFAULT_FOLDER_TITLE = "chat", "Chat"
 DEFAULT_TIMEOUT_S = 10.0
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+TOO_MANY_REQUESTS = 429
 T = TypeVar("T")
 
 
@@ -201,7 +201,7 @@ def _transient(error: Exception) -> bool:
     if isinstance(error, OSError):
         return True
     return isinstance(error, GrafanaException) and (
-        error.status_code == 0 or error.status_code in RETRYABLE_STATUS
+        error.status_code == 0 or error.status_code >= 500 or error.status_code == TOO_MANY_REQUESTS
     )
 
 

@@ -4,13 +4,18 @@ Each object gets one action: create, update, unchanged, drifted (changed in Graf
 publish: we refuse to overwrite it without --force) or delete (only with --prune).
 
 How "our last publish" is recognised (dashboards). Every dashboard we write carries a marker in its own
-JSON: `"__publish": {"sha256": <hash of the content we sent>, "commit": ..., "tool": ...}`. Grafana's
-dashboard API stores the JSON verbatim (it only sets id, uid, version and title), so on the next run:
-  * hash(live content) == hash(desired content)       -> unchanged (no write, no new version)
-  * hash(live content) == live marker's sha256         -> nobody touched it since we published -> update
-  * otherwise (marker differs or is missing)           -> drifted: a UI save changed it
-A UI save that keeps unknown keys leaves a stale marker (hash mismatch); one that rebuilds the JSON from
-its own model (Grafana 11+ Scenes) drops the marker - both read as "drifted", so no edit is ever lost.
+JSON: `"__publish": {"sha256": <hash of the content we sent>, "version": <the version our save creates>,
+"commit": ..., "tool": ...}`. Grafana keeps unknown keys and sets `version` to the stored version on read,
+so on the next run the live dashboard is "clean" (nobody saved it since our publish) when its version is
+still the marker's version, or its content still hashes to the marker's sha256. Then:
+  * hash(live content) == hash(desired content), or clean and
+    marker sha256 == hash(desired content)             -> unchanged (no write, no new version)
+  * clean                                              -> update
+  * otherwise (marker stale or missing)                -> drifted: a UI save changed it
+A UI save bumps the version and either keeps the marker (stale) or, in Grafana 11+ Scenes, rebuilds the
+JSON without it - both read as "drifted", so no edit is ever lost. The version check makes this robust
+against Grafana normalising what we sent (e.g. raising `refresh` to min_refresh_interval): that is not
+mistaken for a UI edit, and re-publishing the same code is still a no-op.
 The content hash ignores only `id`, `version` and the marker itself. The marker costs no extra request
 (the version message would need the versions API per dashboard, and Grafana rewrites the message of
 version 1 to "Initial save" on read). To *show* the UI edit we fetch the history only for drifted
@@ -38,7 +43,26 @@ from scripts.grafana_desired import Desired
 
 MARKER_KEY = "__publish"
 VOLATILE_DASHBOARD_KEYS = ("id", "version", MARKER_KEY)
-RULE_SERVER_KEYS = ("id", "updated", "provenance", "orgID", "folderUID", "ruleGroup")
+# The ProvisionedAlertRule fields a rule's definition consists of. Everything else in Grafana's answer is
+# set by the server (id, uid-scoped orgID/folderUID/ruleGroup forced from the group, updated, provenance)
+# or added by newer releases; comparing only these keeps a no-op publish a no-op on every version.
+RULE_FIELDS = (
+    "uid",
+    "title",
+    "condition",
+    "data",
+    "noDataState",
+    "execErrState",
+    "for",
+    "keep_firing_for",
+    "annotations",
+    "labels",
+    "isPaused",
+    "notification_settings",
+    "record",
+    "missingSeriesEvalsToResolve",
+)
+QUERY_FIELDS = ("refId", "queryType", "relativeTimeRange", "datasourceUid", "model")
 MODEL_DEFAULTS = {"intervalMs": 1000, "maxDataPoints": 43200}
 DURATION_KEYS = frozenset({"for", "keep_firing_for", "group_wait", "group_interval", "repeat_interval"})
 SECRET_SETTING_KEYS = frozenset({"password", "authorization_credentials", "token", "secret", "apiKey"})
@@ -121,8 +145,13 @@ def marker_hash(dashboard: dict[str, Any]) -> str:
 
 
 def is_clean(dashboard: dict[str, Any]) -> bool:
-    """True when the dashboard is exactly what we published (marker matches content)."""
-    return marker_hash(dashboard) == content_hash(dashboard)
+    """True when nobody saved the dashboard since we published it: its version is the one our save
+    created, or its content is exactly what we sent."""
+    marker = dashboard.get(MARKER_KEY)
+    if not isinstance(marker, dict):
+        return False
+    same_version = marker.get("version") is not None and marker.get("version") == dashboard.get("version")
+    return same_version or marker_hash(dashboard) == content_hash(dashboard)
 
 
 def duration_ms(text: str) -> int | str:
@@ -155,12 +184,20 @@ def _durations(node: Any) -> Any:
     }
 
 
+def normalise_query(query: dict[str, Any]) -> dict[str, Any]:
+    """A query as Grafana stores it (AlertQuery.PreSave): without the model defaults it adds, and with the
+    model's own `queryType` (Loki's "instant") copied onto the query."""
+    kept = {k: query[k] for k in QUERY_FIELDS if k in query}
+    model = {k: v for k, v in (query.get("model") or {}).items() if MODEL_DEFAULTS.get(k) != v}
+    query_type = model.get("queryType")
+    if isinstance(query_type, str) and query_type:
+        return {**kept, "queryType": query_type, "model": model}
+    return {**kept, "model": model}
+
+
 def normalise_rule(rule: dict[str, Any]) -> dict[str, Any]:
-    kept = {k: v for k, v in rule.items() if k not in RULE_SERVER_KEYS}
-    data = []
-    for query in kept.get("data") or []:
-        model = {k: v for k, v in (query.get("model") or {}).items() if MODEL_DEFAULTS.get(k) != v}
-        data.append({**query, "model": model})
+    kept = {k: rule[k] for k in RULE_FIELDS if k in rule}
+    data = [normalise_query(query) for query in kept.get("data") or []]
     return _drop_empty(_durations({**kept, "data": data}))
 
 
@@ -268,6 +305,11 @@ def last_published(grafana: Grafana, uid: str, live_version: int) -> tuple[dict[
     return None
 
 
+def _live_hashes(live: dict[str, Any]) -> tuple[str, ...]:
+    """The code a live dashboard stands for: its content, and what we sent if nobody saved it since."""
+    return (content_hash(live), marker_hash(live)) if is_clean(live) else (content_hash(live),)
+
+
 def _drift_reason(live: dict[str, Any], meta: dict[str, Any]) -> str:
     who = f"version {meta.get('version')} saved by {meta.get('updatedBy', '?')} at {meta.get('updated', '?')}"
     if not marker_hash(live):
@@ -288,7 +330,7 @@ def plan_dashboard(grafana: Grafana, uid: str, desired: dict[str, Any] | None, f
         meta.get("url", ""),
     )
     in_folder = meta.get("folderUid", "") == folder_uid
-    if desired is not None and in_folder and content_hash(live) == content_hash(desired):
+    if desired is not None and in_folder and content_hash(desired) in _live_hashes(live):
         change.action = UNCHANGED
     elif is_clean(live):
         change.action = UPDATE if desired is not None else DELETE
@@ -302,20 +344,36 @@ def plan_dashboard(grafana: Grafana, uid: str, desired: dict[str, Any] | None, f
     return change
 
 
-def _plan_rule_group(grafana: Grafana, group: dict[str, Any], folder_exists: bool) -> Change:
+def _plan_rule_group(
+    grafana: Grafana, group: dict[str, Any], folder_exists: bool, prune: bool
+) -> list[Change]:
+    """The group, plus (with --prune) its live rules that are no longer in code. A group PUT replaces
+    the group, so without --prune those rules are carried along: nothing is deleted unless asked."""
     key = f"{group['folderUid']}/{group['title']}"
     change = Change("rule-group", key, CREATE, desired=group)
     if not folder_exists:
-        return change
+        return [change]
     live = _get_or_none(
         grafana,
         f"rule group {key}",
         lambda api: api.alertingprovisioning.get_rule_group(group["folderUid"], group["title"]),
     )
-    if live is not None:
-        change.live = normalise_group(live)
-        change.action = UNCHANGED if change.live == normalise_group(group) else UPDATE
-    return change
+    if live is None:
+        return [change]
+    in_code = {rule.get("uid") for rule in group["rules"]}
+    removed = [rule for rule in live.get("rules") or [] if rule.get("uid") not in in_code]
+    if removed and not prune:
+        change.desired = {**group, "rules": [*group["rules"], *removed]}
+        change.reason = f"keeps {', '.join(r['uid'] for r in removed)}, no longer in code (--prune deletes)"
+    change.live = normalise_group(live)
+    change.action = UNCHANGED if change.live == normalise_group(change.desired) else UPDATE
+    if not prune:
+        return [change]
+    reason = f"no longer in group {group['title']}"
+    return [
+        change,
+        *(Change("alert-rule", r["uid"], DELETE, reason, live=normalise_rule(r)) for r in removed),
+    ]
 
 
 def _plan_contact_points(grafana: Grafana, points: list[dict[str, Any]]) -> list[Change]:
@@ -381,7 +439,10 @@ def build_plan(grafana: Grafana, desired: Desired, pool: ThreadPoolExecutor, pru
         return plan_dashboard(grafana, uid, desired.dashboards[uid], desired.folder_uid)
 
     changes += _gather(pool, dashboard, desired.dashboards)
-    changes += _gather(pool, lambda g: _plan_rule_group(grafana, g, folder_exists), desired.rule_groups)
+    for group_changes in pool.map(
+        lambda g: _plan_rule_group(grafana, g, folder_exists, prune), desired.rule_groups
+    ):
+        changes += group_changes
     if prune:
         stale = [
             uid

@@ -7,7 +7,11 @@ the later stages are skipped, so e.g. a policy is never written when its contact
 
 Dashboards are saved with `overwrite: false` and the live version we planned against: if someone saves
 the dashboard between plan and write, Grafana answers 412 and we report it instead of losing the edit.
-A 412 whose live content is already exactly ours (the answer to an earlier attempt was lost) is success.
+
+Retries repeat requests whose answer was lost, so a write may already have been applied when it is
+repeated. Whenever Grafana then refuses it (412 for a dashboard, "already exists" for a folder or contact
+point, 404 for a delete) the object is read back, and if it is already exactly what we wanted the write
+counts as done.
 """
 
 from __future__ import annotations
@@ -20,11 +24,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts.grafana_conn import Grafana, PublishError
-from scripts.grafana_plan import CREATE, MARKER_KEY, Change, Plan, content_hash, is_clean
+from scripts.grafana_conn import Grafana, PublishError, is_not_found
+from scripts.grafana_plan import (
+    CREATE,
+    MARKER_KEY,
+    Change,
+    Plan,
+    content_hash,
+    normalise_contact_point,
+)
 
 MAX_MESSAGE = 500  # Grafana rejects longer version messages
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFINITIONS = REPO_ROOT / "dashboards"
+# How a create of a used uid is refused: folders 409 (v11.3+) or 412 (v10), contact points 400 ("invalid
+# object specification") or 409 in newer releases. The read-back decides, so a broad set is harmless.
+TAKEN_STATUSES = (400, 409, 412)
 STAGES = (
     ("folder", False),
     ("contact-point", False),
@@ -102,12 +117,31 @@ def failing_rules(message: str, rules: list[dict[str, Any]]) -> list[str]:
     return [str(r.get("uid")) for r in rules] if len(rules) == 1 else []
 
 
+def rule_modules(definitions: Path = DEFINITIONS) -> dict[str, str]:
+    """Rule uid -> the file of the definitions module that declares it (for error messages); {} when the
+    definitions cannot be loaded."""
+    # Imported here: loading the definitions costs startup time and is only needed on this error path.
+    from dashboards.core.validate import DefinitionError
+    from scripts.render_discover import discover
+
+    try:
+        found = discover(definitions).rule_groups
+    except (DefinitionError, ImportError, OSError):
+        return {}
+    return {rule.uid: item.module.replace(".", "/") + ".py" for item in found for rule in item.obj.rules}
+
+
+def _rule_names(uids: list[str]) -> str:
+    modules = rule_modules()
+    return ", ".join(f"{uid} ({modules[uid]})" if uid in modules else uid for uid in uids)
+
+
 def _explain_rule_group(error: PublishError, group: dict[str, Any]) -> PublishError:
     if error.status != 400 or not isinstance(error.body, dict):
         return error  # not a validation answer (e.g. the folder is missing): already explained
     message = str(error.body.get("message", "")).replace("\n", ": ")
     suspects = failing_rules(message, group["rules"])
-    which = f"rule uid {', '.join(suspects)}" if suspects else "one of its rules"
+    which = f"rule uid {_rule_names(suspects)}" if suspects else "one of its rules"
     return PublishError(
         f"rule group {group['title']!r} ({which}): Grafana rejected it: {message}", status=400
     )
@@ -135,7 +169,12 @@ class Publisher:
     def _folder(self, change: Change) -> str:
         title, uid = change.desired["title"], change.desired["uid"]
         if change.action == CREATE:
-            answer = self.grafana.call(change.label, lambda api: api.folder.create_folder(title, uid=uid))
+            try:
+                answer = self.grafana.call(change.label, lambda api: api.folder.create_folder(title, uid=uid))
+            except PublishError as error:
+                answer = self._read_back_if_taken(error, change.label, lambda api: api.folder.get_folder(uid))
+                if answer.get("title") != title:
+                    raise
         else:
             answer = self.grafana.call(
                 change.label, lambda api: api.folder.update_folder(uid, title=title, version=change.version)
@@ -145,7 +184,17 @@ class Publisher:
     def _contact_point(self, change: Change) -> str:
         point = change.desired
         if change.action == CREATE:
-            self.grafana.call(change.label, lambda api: api.alertingprovisioning.create_contactpoint(point))
+            try:
+                self.grafana.call(
+                    change.label, lambda api: api.alertingprovisioning.create_contactpoint(point)
+                )
+            except PublishError as error:
+                points = self._read_back_if_taken(
+                    error, change.label, lambda api: api.alertingprovisioning.get_contactpoints()
+                )
+                live = next((p for p in points if p.get("uid") == point.get("uid")), None)
+                if live is None or normalise_contact_point(live) != normalise_contact_point(point):
+                    raise
         else:
             self.grafana.call(
                 change.label, lambda api: api.alertingprovisioning.update_contactpoint(point["uid"], point)
@@ -163,6 +212,7 @@ class Publisher:
         dashboard = {k: v for k, v in change.desired.items() if k not in ("id", "version")}
         dashboard[MARKER_KEY] = {
             "sha256": content_hash(dashboard),
+            "version": 1 if change.action == CREATE else change.version + 1,  # what Grafana will assign
             "commit": self.revision.commit,
             "tool": "make publish",
         }
@@ -175,9 +225,22 @@ class Publisher:
             "message": self.revision.message,
         }
 
+    def _read_back_if_taken(self, error: PublishError, what: str, read: Callable[[Any], Any]) -> Any:
+        """After a refused create that may mean "the uid is taken": the live object, else the refusal."""
+        if error.status not in TAKEN_STATUSES:
+            raise error
+        try:
+            return self.grafana.call(what, read)
+        except PublishError:
+            raise error from None
+
     def _dashboard(self, change: Change) -> str:
         if change.desired is None:
-            self.grafana.call(change.label, lambda api: api.dashboard.delete_dashboard(change.key))
+            try:
+                self.grafana.call(change.label, lambda api: api.dashboard.delete_dashboard(change.key))
+            except PublishError as error:
+                if not is_not_found(error):  # already gone: what we wanted
+                    raise
             return ""
         body = self.dashboard_body(change)
         try:
@@ -189,11 +252,12 @@ class Publisher:
         return str(answer.get("url", ""))
 
     def _already_applied(self, uid: str, dashboard: dict[str, Any]) -> bool:
+        """After a 412: is the live dashboard the very save we sent (its answer was lost)?"""
         found = self.grafana.call(f"dashboard {uid}", lambda api: api.dashboard.get_dashboard(uid))
-        live = found["dashboard"]
+        live, marker = found["dashboard"], dashboard[MARKER_KEY]
         return (
-            is_clean(live)
-            and content_hash(live) == content_hash(dashboard)
+            live.get(MARKER_KEY) == marker
+            and live.get("version") == marker["version"]
             and found["meta"].get("folderUid") == self.folder_uid
         )
 
@@ -248,6 +312,6 @@ def apply_plan(
                 progress(done, len(writes))
         if any(o.status == FAILED for o in outcomes):
             later = [c for c in writes if _stage(c) > stage]
-            outcomes += [Outcome(c, SKIPPED, error="skipped: an earlier step failed") for c in later]
+            outcomes += [Outcome(c, SKIPPED, error="an earlier step failed") for c in later]
             break
     return outcomes

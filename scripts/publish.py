@@ -6,7 +6,8 @@
 Steps: health check (GET /api/health; `--wait` retries for a freshly started Grafana), plan (read what
 Grafana has and compare it semantically with provisioning/grafana/), then write only what changed:
 folder, contact points, notification policy, dashboards, rule groups, and with `--prune` delete the
-dashboards and alert rules of the managed folder that are no longer in code. `--plan` (`--dry-run`,
+dashboards and alert rules of the managed folder that are no longer in code (without it, a rule removed
+from a group in code is kept in Grafana: the group is written with it). `--plan` (`--dry-run`,
 `make diff`) stops after the plan and writes nothing. A publish with nothing changed writes nothing and
 creates no dashboard versions.
 

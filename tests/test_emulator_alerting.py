@@ -201,3 +201,102 @@ def test_folder_with_rules_needs_force(grafana: GrafanaEmulator) -> None:
     assert (refused.status, refused.json["message"]) == (400, "folder contains alert rules")
     assert api(grafana, "DELETE", "/api/folders/chat?forceDeleteRules=true").status == 200
     assert api(grafana, "GET", f"{PROV}/alert-rules").json == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"title": 5},  # Go string field
+        {"isPaused": "false"},  # Go bool field
+        {"labels": {"severity": 1}},  # map[string]string
+        {"missingSeriesEvalsToResolve": 2.5},  # *int
+        {"data": [{"refId": "A", "relativeTimeRange": {"from": "600", "to": 0}, "model": {}}]},
+    ],
+)
+def test_wrongly_typed_rule_fields_fail_decoding(grafana: GrafanaEmulator, change: dict[str, Any]) -> None:
+    answer = put_group(grafana, [{**rule("r1", "Rule one", "chat"), **change}])
+    assert (answer.status, answer.json["message"]) == (400, "bad request data")
+
+
+def test_group_interval_missing_or_mistyped(grafana: GrafanaEmulator) -> None:
+    missing = api(grafana, "PUT", GROUP_PATH, {"rules": [rule("r1", "Rule one", "chat")]})
+    assert missing.json["message"] == (
+        "invalid alert rule: interval (0s) should be non-zero and divided exactly by scheduler interval: 10"
+    )
+    assert put_group(grafana, [rule("r1", "Rule one", "chat")], interval="60").json == {  # type: ignore[arg-type]
+        "message": "bad request data",
+        "traceID": "",
+    }
+
+
+def test_stored_query_follows_presave(grafana: GrafanaEmulator) -> None:
+    """The model's queryType is copied onto the query, non-positive model defaults are replaced."""
+    loki = rule("r1", "Rule one", "chat")
+    loki["data"][0]["model"].update(queryType="instant", intervalMs=0)
+    assert put_group(grafana, [loki]).status == 200
+    stored = api(grafana, "GET", f"{PROV}/alert-rules/r1").json["data"]
+    assert (stored[0]["queryType"], stored[0]["model"]["intervalMs"]) == ("instant", 1000)
+    assert stored[1]["queryType"] == ""
+
+
+def test_recording_rules_are_refused(grafana: GrafanaEmulator) -> None:
+    recording = {**rule("r1", "Rule one", "chat"), "record": {"metric": "m", "from": "A"}}
+    answer = put_group(grafana, [recording])
+    assert (answer.status, answer.json["message"]) == (
+        400,
+        "invalid alert rule: recording rules cannot be created on this instance",
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (f"{PROV}/contact-points", {**contact_point(), "disableResolveMessage": "no"}),
+        (f"{PROV}/policies", {**policy(), "object_matchers": [["severity", "==", "critical"]]}),
+        (f"{PROV}/policies", {**policy(), "group_by": "alertname"}),
+    ],
+)
+def test_notification_bodies_are_typed(grafana: GrafanaEmulator, path: str, body: dict[str, Any]) -> None:
+    method = "POST" if path.endswith("contact-points") else "PUT"
+    answer = api(grafana, method, path, body)
+    assert (answer.status, answer.json["message"]) == (400, "bad request data")
+
+
+def test_group_delete_may_drop_api_provenance(grafana: GrafanaEmulator) -> None:
+    """CanUpdateProvenanceInRuleGroup allows api -> none for groups, unlike the single-rule endpoints."""
+    put_group(grafana, [rule("r1", "Rule one", "chat")])
+    assert api(grafana, "DELETE", f"{PROV}/alert-rules/r1", **{"X-Disable-Provenance": "true"}).status == 500
+    deleted = api(grafana, "DELETE", GROUP_PATH, **{"X-Disable-Provenance": "true"})
+    assert deleted.status == 204
+    assert api(grafana, "GET", f"{PROV}/alert-rules").json == []
+
+
+def test_contact_points_are_listed_by_name(grafana: GrafanaEmulator) -> None:
+    for uid, name in (("z", "zulu"), ("a", "alpha")):
+        point = {**contact_point(), "uid": uid, "name": name}
+        assert api(grafana, "POST", f"{PROV}/contact-points", point).status == 202
+    names = [p["name"] for p in api(grafana, "GET", f"{PROV}/contact-points").json]
+    assert names == sorted(names) and names[0] == "alpha"
+
+
+def test_group_in_a_missing_folder_reads_as_not_found(grafana: GrafanaEmulator) -> None:
+    missing = api(grafana, "GET", f"{PROV}/folder/nope/rule-groups/g")
+    assert (missing.status, missing.json["messageId"]) == (404, "alerting.alert-rule.notFound")
+
+
+def test_noop_group_put_keeps_rules_untouched(grafana: GrafanaEmulator) -> None:
+    put_group(grafana, [rule("r1", "Rule one", "chat")])
+    before = api(grafana, "GET", f"{PROV}/alert-rules/r1").json
+    assert put_group(grafana, [rule("r1", "Rule one", "chat")]).status == 200
+    assert api(grafana, "GET", f"{PROV}/alert-rules/r1").json["updated"] == before["updated"]
+    put_group(grafana, [{**rule("r1", "Rule one", "chat"), "for": "5m"}])
+    assert api(grafana, "GET", f"{PROV}/alert-rules/r1").json["updated"] != before["updated"]
+
+
+def test_single_rule_put_moves_it_to_the_named_group(grafana: GrafanaEmulator) -> None:
+    put_group(grafana, [rule("r1", "Rule one", "chat"), rule("r2", "Rule two", "chat")], interval=30)
+    moved = api(grafana, "PUT", f"{PROV}/alert-rules/r1", rule("r1", "Rule one", "other"))
+    assert (moved.status, moved.json["ruleGroup"]) == (200, "other")
+    other = api(grafana, "GET", f"{PROV}/folder/chat/rule-groups/other").json
+    assert ([r["uid"] for r in other["rules"]], other["interval"]) == (["r1"], 30)  # keeps its interval
+    assert [r["uid"] for r in api(grafana, "GET", GROUP_PATH).json["rules"]] == ["r2"]

@@ -262,3 +262,66 @@ def test_search_filters_and_order(grafana: GrafanaEmulator) -> None:
     assert too_many.status == 422
     mixed = api(grafana, "GET", "/api/search?folderIds=1&folderUIDs=chat")
     assert (mixed.status, mixed.json["message"]) == (400, "search supports UIDs or IDs, not both")
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [{"overwrite": "false"}, {"folderUid": 7}, {"message": ["m"]}, {"folderId": 1.5}],
+)
+def test_save_envelope_fields_are_typed(grafana: GrafanaEmulator, envelope: dict[str, Any]) -> None:
+    answer = save(grafana, {"uid": "a", "title": "T"}, **envelope)
+    assert (answer.status, answer.json) == (400, {"message": "bad request data"})
+    assert grafana.writes == 0
+
+
+def test_non_string_title_reads_as_empty(grafana: GrafanaEmulator) -> None:
+    """The dashboard JSON is untyped (simplejson MustString): a numeric title is an empty title."""
+    answer = save(grafana, {"uid": "a", "title": 5})
+    assert (answer.status, answer.json["status"]) == (400, "empty-name")
+
+
+def test_folder_bodies_are_typed(grafana: GrafanaEmulator) -> None:
+    assert api(grafana, "POST", "/api/folders", {"uid": 1, "title": "T"}).json == {
+        "message": "bad request data"
+    }
+    api(grafana, "POST", "/api/folders", {"uid": "f", "title": "F"})
+    mistyped = api(grafana, "PUT", "/api/folders/f", {"title": "G", "version": "1"})
+    assert (mistyped.status, mistyped.json) == (400, {"message": "bad request data"})
+
+
+def test_restore_a_version(grafana: GrafanaEmulator) -> None:
+    save(grafana, {"uid": "d", "title": "First", "x": 1})
+    save(grafana, {"uid": "d", "title": "Second", "x": 2, "version": 1})
+    restored = api(grafana, "POST", "/api/dashboards/uid/d/restore", {"version": 1})
+    assert (restored.status, restored.json["version"], restored.json["url"]) == (200, 3, "/d/d/first")
+    assert api(grafana, "GET", "/api/dashboards/uid/d").json["dashboard"]["x"] == 1
+    newest = api(grafana, "GET", "/api/dashboards/uid/d/versions").json["versions"][0]
+    assert (newest["version"], newest["restoredFrom"], newest["message"]) == (3, 1, "Restored from version 1")
+    missing = api(grafana, "POST", "/api/dashboards/uid/d/restore", {"version": 9})
+    assert (missing.status, missing.json) == (404, {"message": "Dashboard version not found"})
+
+
+def test_nested_folders_stop_at_the_maximum_depth(grafana: GrafanaEmulator) -> None:
+    parent = ""
+    for depth in range(8):
+        answer = api(grafana, "POST", "/api/folders", {"uid": f"f{depth}", "title": "F", "parentUid": parent})
+        assert answer.status == 200, (depth, answer.json)
+        parent = f"f{depth}"
+    too_deep = api(grafana, "POST", "/api/folders", {"uid": "f8", "title": "F", "parentUid": parent})
+    assert (too_deep.status, too_deep.json["messageId"], too_deep.json["message"]) == (
+        400,
+        "folder.maximum-depth-reached",
+        "Maximum nested folder depth reached",
+    )
+
+
+def test_unknown_method_is_an_api_404(grafana: GrafanaEmulator) -> None:
+    answer = api(grafana, "PATCH", "/api/dashboards/db", {})
+    assert (answer.status, answer.json) == (404, {"message": "Not found"})
+
+
+def test_refresh_below_the_minimum_is_raised(grafana: GrafanaEmulator) -> None:
+    save(grafana, {"uid": "fast", "title": "Fast", "refresh": "1s"})
+    save(grafana, {"uid": "slow", "title": "Slow", "refresh": "30s"})
+    assert api(grafana, "GET", "/api/dashboards/uid/fast").json["dashboard"]["refresh"] == "5s"
+    assert api(grafana, "GET", "/api/dashboards/uid/slow").json["dashboard"]["refresh"] == "30s"

@@ -277,3 +277,44 @@ def test_publishes_what_make_render_writes(grafana: GrafanaEmulator, tmp_path: P
     assert again.returncode == 0, again.stdout
     assert grafana.writes == 0
     assert " 0 create, 0 update," in again.stdout
+
+
+def test_a_rule_removed_from_a_group_is_deleted_only_with_prune(
+    grafana: GrafanaEmulator, tree: dict[str, Any], tmp_path: Path
+) -> None:
+    """A group PUT replaces the whole group: without --prune the rule left out of code is carried along."""
+    directory = write_tree(tmp_path, tree)
+    assert publish(grafana, directory).returncode == 0
+    tree["rule_groups"][0]["rules"] = tree["rule_groups"][0]["rules"][:1]
+    write_tree(directory, tree)
+
+    kept = publish(grafana, directory)
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    assert "unchanged  rule-group chat/chat - keeps chat-no-clients, no longer in code" in kept.stdout
+    assert sorted(r["uid"] for r in grafana.alerting.list_rules(1)) == ["chat-app-down", "chat-no-clients"]
+
+    pruned = publish(grafana, directory, "--prune")
+    assert pruned.returncode == 0, pruned.stdout + pruned.stderr
+    assert "update     rule-group chat/chat" in pruned.stdout
+    assert "delete     alert-rule chat-no-clients - no longer in group chat" in pruned.stdout
+    assert [r["uid"] for r in grafana.alerting.list_rules(1)] == ["chat-app-down"]
+    grafana.reset_log()
+    assert publish(grafana, directory, "--prune").returncode == 0 and grafana.writes == 0
+
+
+def test_content_grafana_normalises_is_not_drift(grafana: GrafanaEmulator, tmp_path: Path) -> None:
+    """Grafana raises a refresh below min_refresh_interval to 5s: the stored dashboard differs from what we
+    sent, yet nobody edited it - re-publishing the same code is a no-op, changing the code an update."""
+    tree = {**default_tree(), "rule_groups": [], "contact_points": [], "policy": None}
+    tree["dashboards"][0]["refresh"] = "1s"
+    directory = write_tree(tmp_path, tree)
+    assert publish(grafana, directory).returncode == 0
+    assert live_dashboard(grafana, "chat-overview")["dashboard"]["refresh"] == "5s"
+    grafana.reset_log()
+    again = publish(grafana, directory)
+    assert again.returncode == 0, again.stdout
+    assert grafana.writes == 0 and "unchanged  dashboard chat-overview" in again.stdout
+    tree["dashboards"][0]["description"] = "changed in code"
+    write_tree(directory, tree)
+    changed = publish(grafana, directory)
+    assert changed.returncode == 0 and "update     dashboard chat-overview" in changed.stdout

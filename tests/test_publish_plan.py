@@ -30,6 +30,16 @@ def test_content_hash_ignores_only_id_version_and_marker() -> None:
     assert not is_clean(base)
 
 
+def test_clean_means_nobody_saved_since_our_publish() -> None:
+    """Same version as our save created: clean even if Grafana normalised the content; a later save is not."""
+    ours = dashboard("d", "D")
+    marker = {"sha256": content_hash(ours), "version": 2}
+    normalised = {**ours, "refresh": "5s", "version": 2, "__publish": marker}
+    assert is_clean(normalised)
+    assert not is_clean({**normalised, "version": 3})  # saved again (e.g. in the UI) since
+    assert is_clean({**ours, "version": 3, "__publish": marker})  # saved, but content still ours
+
+
 def test_rule_comparison_ignores_what_grafana_adds() -> None:
     ours = rule("r", "R", "g")
     theirs = {
@@ -42,6 +52,8 @@ def test_rule_comparison_ignores_what_grafana_adds() -> None:
         "keep_firing_for": "0s",
         "notification_settings": None,
         "record": None,
+        "updated_by": {"uid": "sa-1", "name": "publisher"},  # fields newer releases add are not ours
+        "guid": "0f6e8b",
     }
     theirs["data"] = [
         {**q, "model": {"intervalMs": 1000, "maxDataPoints": 43200, **q["model"]}} for q in ours["data"]
@@ -49,6 +61,19 @@ def test_rule_comparison_ignores_what_grafana_adds() -> None:
     assert normalise_rule(theirs) == normalise_rule(ours)
     assert normalise_rule({**theirs, "labels": {}}) != normalise_rule(ours)  # a removed label is a change
     assert normalise_rule({**theirs, "for": "2m"}) != normalise_rule(ours)
+
+
+def test_query_type_from_the_model_is_what_grafana_stores() -> None:
+    """AlertQuery.PreSave copies model.queryType (Loki "instant") onto the query: the same rule read back
+    must compare equal, or every publish would rewrite the group."""
+    ours = rule("r", "R", "g")
+    ours["data"][0]["model"]["queryType"] = "instant"
+    live = [{**ours["data"][0], "queryType": "instant"}, {**ours["data"][1], "queryType": ""}]
+    assert normalise_rule({**ours, "data": live}) == normalise_rule(ours)
+    plain = rule("r", "R", "g")  # no model.queryType: a live "instant" is a real difference
+    assert normalise_rule({**plain, "data": [{**plain["data"][0], "queryType": "instant"}]}) != (
+        normalise_rule({**plain, "data": plain["data"][:1]})
+    )
 
 
 def test_durations_and_policy_spelling() -> None:

@@ -11,11 +11,20 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+from .decoding import (
+    ALERT_RULE_GROUP,
+    EMBEDDED_CONTACT_POINT,
+    PROVISIONED_ALERT_RULE,
+    ROUTE,
+    decodes,
+    is_number,
+)
 from .errors import ApiError, empty, plain, public
 from .naming import generate_uid, go_duration, normalise_duration, now_rfc3339, uid_error
 from .profile import Profile
 
 SCHEDULER_INTERVAL_S = 10
+QUERY_MODEL_DEFAULTS = {"intervalMs": 1000, "maxDataPoints": 43200}
 DEFAULT_GROUP_INTERVAL_S = 60
 MAX_NAME = 190
 NO_DATA_STATES = ("Alerting", "NoData", "OK", "KeepLast")
@@ -56,6 +65,25 @@ def _bad_request() -> ApiError:
     return plain(400, "bad request data", trace=True)
 
 
+def _or_zero_duration(value: Any) -> Any:
+    """A missing or null model.Duration decodes to zero; anything else must parse."""
+    return "0s" if value is None else value
+
+
+def _check_group_provenance(stored: dict[str, Any], provenance: str, operation: str) -> None:
+    """CanUpdateProvenanceInRuleGroup: same provenance, stored none, or api -> none are allowed (§7.0)."""
+    current = stored.get("provenance", "")
+    if current in ("", provenance) or (current == "api" and not provenance):
+        return
+    raise plain(500, f"cannot {operation} with provided provenance '{provenance}', needs '{current}'")
+
+
+def _same_rule(stored: dict[str, Any], rule: dict[str, Any], provenance: str) -> bool:
+    """calcDelta: the stored rule already is `rule` (ignoring id and updated) with this provenance."""
+    kept = {k: v for k, v in stored.items() if k not in ("id", "updated", "provenance")}
+    return kept == rule and stored.get("provenance", "") == provenance
+
+
 def _receivers_in(route: dict[str, Any]) -> set[str]:
     names = {route["receiver"]} if route.get("receiver") else set()
     for child in route.get("routes") or []:
@@ -91,16 +119,22 @@ class AlertingStore:
                 del self.groups[group_key]
 
     # ---- validation ----------------------------------------------------------------------------------
-    def _normalise_query(self, query: Any) -> dict[str, Any]:
-        if not isinstance(query, dict) or not isinstance(query.get("model", {}), dict):
+    @staticmethod
+    def _normalise_query(query: dict[str, Any]) -> dict[str, Any]:
+        """AlertQuery.PreSave: model defaults for a missing or non-positive intervalMs/maxDataPoints, and
+        the model's own `queryType` (e.g. Loki "instant") copied onto the query."""
+        if not isinstance(query.get("model", {}), dict):
             raise _bad_request()
         time_range = query.get("relativeTimeRange") or {}
-        if not isinstance(time_range, dict):
-            raise _bad_request()
-        model = {"intervalMs": 1000, "maxDataPoints": 43200, **copy.deepcopy(query.get("model") or {})}
+        model = copy.deepcopy(query.get("model") or {})
+        for key, default in QUERY_MODEL_DEFAULTS.items():
+            if not is_number(model.get(key)) or model[key] <= 0:
+                model[key] = default
+        model_query_type = model.get("queryType")
+        query_type = model_query_type if isinstance(model_query_type, str) and model_query_type else None
         return {
             "refId": str(query.get("refId") or ""),
-            "queryType": str(query.get("queryType") or ""),
+            "queryType": query_type or str(query.get("queryType") or ""),
             "relativeTimeRange": {
                 "from": int(time_range.get("from") or 0),
                 "to": int(time_range.get("to") or 0),
@@ -113,11 +147,11 @@ class AlertingStore:
         self, org_id: int, rule: Any, folder_uid: str, group: str, interval_s: int
     ) -> dict[str, Any]:
         """ValidateAlertRule in §7.2 order; returns the rule as Grafana would store it (no id/updated)."""
-        if not isinstance(rule, dict) or not isinstance(rule.get("data", []), list):
+        if not decodes(rule, PROVISIONED_ALERT_RULE):
             raise _bad_request()
         newer = self.profile.rules_check_folder
-        stored_for = normalise_duration(rule.get("for", "0s"))
-        keep_firing = normalise_duration(rule.get("keep_firing_for", "0s")) if newer else None
+        stored_for = normalise_duration(_or_zero_duration(rule.get("for")))
+        keep_firing = normalise_duration(_or_zero_duration(rule.get("keep_firing_for"))) if newer else None
         uid = str(rule.get("uid") or "")
         reason = uid_error(uid) if uid else None
         if reason:
@@ -153,6 +187,8 @@ class AlertingStore:
             raise _invalid("name length should not be greater than 190")
         if len(group) > MAX_NAME:
             raise _invalid("rule group name length should not be greater than 190")
+        if newer and rule.get("record") is not None:  # grafanaManagedRecordingRules is off by default
+            raise _invalid("recording rules cannot be created on this instance")
         stored: dict[str, Any] = {
             "uid": uid,
             "orgID": org_id,
@@ -278,12 +314,14 @@ class AlertingStore:
         if not isinstance(body, dict):
             raise _bad_request()
         folder_uid, group = str(body.get("folderUID") or ""), str(body.get("ruleGroup") or "")
-        if (folder_uid, group) != (stored["folderUID"], stored["ruleGroup"]):
-            raise _invalid("cannot move a rule to another group with this endpoint; use the rule-groups API")
-        interval = self.groups[(org_id, folder_uid, group)]["interval"]
+        interval = self.groups[(org_id, stored["folderUID"], stored["ruleGroup"])]["interval"]  # kept
         rule = self._validate_rule(org_id, {**body, "uid": uid}, folder_uid, group, interval)
         self._check_provenance_change(stored, provenance)
         self._check_title_unique(org_id, rule, {uid})
+        self._drop_rule((org_id, uid))  # the body may name another group: the rule moves there
+        self.groups.setdefault((org_id, folder_uid, group), {"interval": interval, "uids": []})[
+            "uids"
+        ].append(uid)
         return self._for_read(self._store(org_id, rule, provenance, stored["id"]))
 
     def delete_rule(self, org_id: int, uid: str, provenance: str) -> None:
@@ -305,7 +343,8 @@ class AlertingStore:
         raise _bad_request()  # v10: issue #69512
 
     def get_group(self, org_id: int, folder_uid: str, group: str) -> dict[str, Any]:
-        self._check_group_folder(org_id, folder_uid)
+        if not self.profile.rules_check_folder:
+            self._check_group_folder(org_id, folder_uid)  # v10 fails on a missing folder; newer: 404
         stored = self.groups.get((org_id, folder_uid, group))
         if stored is None:
             raise self._group_not_found()
@@ -316,11 +355,9 @@ class AlertingStore:
         self, org_id: int, folder_uid: str, group: str, body: Any, provenance: str
     ) -> dict[str, Any]:
         """PUT rule-groups: replace the group (absent rules deleted); `rules: null` only sets the interval."""
-        if not isinstance(body, dict) or not isinstance(body.get("interval"), int):
+        if not decodes(body, ALERT_RULE_GROUP):
             raise _bad_request()
-        interval = body["interval"]
-        if not isinstance(body.get("rules") or [], list):
-            raise _bad_request()
+        interval = body.get("interval") or 0  # missing: int64 zero, rejected by the interval rule
         self._check_group_folder(org_id, folder_uid)
         self._check_interval(interval)
         key = (org_id, folder_uid, group)
@@ -339,7 +376,8 @@ class AlertingStore:
         self.groups[key] = {"interval": interval, "uids": [r["uid"] for r in new_rules]}
         for rule in new_rules:
             old = self.rules.get((org_id, rule["uid"]))
-            self._store(org_id, rule, provenance, old["id"] if old else None)
+            if old is None or not _same_rule(old, rule, provenance):  # unchanged rules are not rewritten
+                self._store(org_id, rule, provenance, old["id"] if old else None)
         return {**body, "title": group, "folderUid": folder_uid}
 
     def _check_group_write(
@@ -350,11 +388,11 @@ class AlertingStore:
             old = self.rules.get((org_id, rule["uid"]))
             if old is not None and rule["uid"] not in replaced:
                 raise self._uid_conflict(rule)  # the uid lives in another group: store unique violation
-            stored_provenance = (old or {}).get("provenance", "")
-            if stored_provenance not in ("", provenance) and not (
-                stored_provenance == "api" and not provenance
-            ):
-                raise plain(500, f"cannot change provenance from '{stored_provenance}' to '{provenance}'")
+            if old is not None:
+                _check_group_provenance(old, provenance, "update")
+        kept = {r["uid"] for r in new_rules}
+        for uid in replaced - kept:
+            _check_group_provenance(self.rules[(org_id, uid)], provenance, "delete")
         titles = [r["title"] for r in new_rules]
         for rule in new_rules:
             if titles.count(rule["title"]) > 1:
@@ -366,7 +404,7 @@ class AlertingStore:
         if stored is None:
             raise self._group_not_found()
         for uid in list(stored["uids"]):
-            self._check_provenance_change(self.rules[(org_id, uid)], provenance, deleting=True)
+            _check_group_provenance(self.rules[(org_id, uid)], provenance, "delete")
         for uid in list(stored["uids"]):
             self._drop_rule((org_id, uid))
 
@@ -393,11 +431,12 @@ class AlertingStore:
         return shown
 
     def list_contact_points(self, org_id: int, name: str | None) -> list[dict[str, Any]]:
-        return [self._redacted(p) for p in self._contact_points(org_id) if name is None or p["name"] == name]
+        points = sorted(self._contact_points(org_id), key=lambda p: (p["name"], p["uid"]))
+        return [self._redacted(p) for p in points if name is None or p["name"] == name]
 
     @staticmethod
     def _check_contact_point(body: Any) -> dict[str, Any]:
-        if not isinstance(body, dict) or not isinstance(body.get("settings", {}), dict):
+        if not decodes(body, EMBEDDED_CONTACT_POINT):
             raise plain(400, "bad request data", trace=True)
         name, kind, settings = body.get("name"), body.get("type"), body.get("settings")
         problem = None
@@ -486,7 +525,7 @@ class AlertingStore:
         return copy.deepcopy(self.policies.get(org_id) or self._default_route())
 
     def _normalise_route(self, route: Any, known: set[str], root: bool) -> dict[str, Any]:
-        if not isinstance(route, dict):
+        if not decodes(route, ROUTE):
             raise plain(400, "bad request data", trace=True)
         if root and not route.get("receiver"):
             raise plain(

@@ -11,14 +11,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import plain, with_status
-from .naming import check_uid, generate_uid, now_rfc3339, slugify
+from .decoding import (
+    CREATE_FOLDER,
+    RESTORE_VERSION,
+    SAVE_DASHBOARD,
+    UPDATE_FOLDER,
+    decodes,
+    string_field,
+)
+from .errors import ApiError, plain, public, with_status
+from .naming import check_uid, generate_uid, now_rfc3339, prom_duration_ms, slugify
 from .profile import Profile
 
 ROOT_TITLE = "General"
 MAX_TITLE = 5000
 MAX_MESSAGE = 500
 MAX_SEARCH_LIMIT = 5000
+MAX_FOLDER_DEPTH = 8  # folder.MaxNestedFolderDepth
+MIN_REFRESH, MIN_REFRESH_MS = "5s", 5000
 
 
 @dataclass
@@ -49,11 +59,23 @@ class Row:
         return f"/dashboards/f/{self.uid}/{self.slug}" if self.is_folder else f"/d/{self.uid}/{self.slug}"
 
 
-def _json_object(body: Any) -> dict[str, Any]:
-    """web.Bind: a body that is not a JSON object is 'bad request data'."""
-    if not isinstance(body, dict):
+def _bind(body: Any, schema: dict[str, Any]) -> dict[str, Any]:
+    """web.Bind: a body that does not decode into the command struct is 'bad request data'."""
+    if not decodes(body, schema):
         raise plain(400, "bad request data")
     return body
+
+
+def _with_min_refresh(dashboard: dict[str, Any]) -> dict[str, Any]:
+    """`refresh` below [dashboards] min_refresh_interval (default 5s) is silently raised to it (§4.1)."""
+    refresh = dashboard.get("refresh")
+    if not isinstance(refresh, str) or not refresh:
+        return dashboard
+    try:
+        too_fast = prom_duration_ms(refresh) < MIN_REFRESH_MS
+    except ApiError:
+        return dashboard  # not a duration (e.g. "auto"): kept as it is
+    return {**dashboard, "refresh": MIN_REFRESH} if too_fast else dashboard
 
 
 def _int_or_zero(value: Any) -> int:
@@ -144,7 +166,7 @@ class DashboardStore:
         return self.folder_dto(self._require_folder(org_id, uid), can_edit)
 
     def create_folder(self, org_id: int, actor: str, body: Any) -> dict[str, Any]:
-        body = _json_object(body)
+        body = _bind(body, CREATE_FOLDER)
         title = str(body.get("title") or "").strip()
         uid = str(body.get("uid") or "").strip()
         if not title:
@@ -153,8 +175,11 @@ class DashboardStore:
         if uid == "general":
             raise plain(400, "invalid uid for folder provided")
         parent_uid = str(body.get("parentUid") or "") if self.profile.nested_folders else ""
-        if parent_uid:
-            self._require_folder(org_id, parent_uid)
+        if (
+            parent_uid
+            and len(self._parents(self._require_folder(org_id, parent_uid))) + 1 >= MAX_FOLDER_DEPTH
+        ):
+            raise public(400, "folder.maximum-depth-reached", "Maximum nested folder depth reached")
         taken = self._row(org_id, uid) if uid else None
         if taken is not None and not taken.is_folder:
             raise plain(400, "Dashboard cannot be changed to a folder")
@@ -185,7 +210,7 @@ class DashboardStore:
         return self.folder_dto(row, True)
 
     def update_folder(self, org_id: int, actor: str, uid: str, body: Any) -> dict[str, Any]:
-        body = _json_object(body)
+        body = _bind(body, UPDATE_FOLDER)
         row = self._require_folder(org_id, uid)
         title = str(body.get("title") or "").strip()
         if not title:
@@ -220,14 +245,14 @@ class DashboardStore:
     # ---- dashboards ----------------------------------------------------------------------------------
     def save_dashboard(self, org_id: int, actor: str, body: Any) -> dict[str, Any]:
         """POST /api/dashboards/db, following the save algorithm of §4.1 step by step."""
-        body = _json_object(body)
+        body = _bind(body, SAVE_DASHBOARD)
         dashboard = body.get("dashboard")
         if not isinstance(dashboard, dict):
             raise plain(400, "bad request data")
         if body.get("isFolder"):
             raise plain(400, "Use folders endpoint for saving folders.")
-        title = str(dashboard.get("title") or "").strip()
-        uid = str(dashboard.get("uid") or "").strip()
+        title = string_field(dashboard, "title").strip()  # a non-string title reads as "" (empty-name)
+        uid = string_field(dashboard, "uid").strip()
         message = str(body.get("message") or "")
         overwrite = bool(body.get("overwrite"))
         if not title:
@@ -239,6 +264,7 @@ class DashboardStore:
         if len(message) > MAX_MESSAGE:
             raise plain(400, "message too long, max 500 characters")
         check_uid(uid)
+        dashboard = _with_min_refresh(dashboard)
         folder_uid = self._target_folder(org_id, body)
         existing = self._existing_for_save(org_id, dashboard, uid)
         if (
@@ -306,6 +332,7 @@ class DashboardStore:
         folder_uid: str,
         message: str,
         existing: Row | None,
+        restored_from: int = 0,
     ) -> dict[str, Any]:
         now = now_rfc3339()
         if existing is None:
@@ -340,7 +367,7 @@ class DashboardStore:
                 "dashboardId": row.id,
                 "uid": row.uid,
                 "parentVersion": parent_version,
-                "restoredFrom": 0,
+                "restoredFrom": restored_from,
                 "version": row.version,
                 "created": now,
                 "createdBy": actor,
@@ -422,6 +449,19 @@ class DashboardStore:
             if item["version"] == version:
                 return self._version_for_read(item, with_data=True)
         raise plain(500, f"Dashboard version {version} not found for dashboardId {row.id}", trace=True)
+
+    def restore_version(self, org_id: int, actor: str, uid: str, body: Any) -> dict[str, Any]:
+        """POST .../restore: save version N's data again as a new version (answer as for a save)."""
+        version = _bind(body, RESTORE_VERSION).get("version") or 0
+        row = self._dashboard(org_id, uid)
+        item = next((v for v in row.versions if v["version"] == version), None)
+        if item is None:
+            raise plain(404, "Dashboard version not found")
+        data = item["data"]
+        message = f"Restored from version {version}"
+        return self._persist(
+            org_id, actor, data, data["title"], uid, row.folder_uid, message, row, restored_from=version
+        )
 
     # ---- search --------------------------------------------------------------------------------------
     def search(self, org_id: int, params: dict[str, list[str]]) -> list[dict[str, Any]]:

@@ -367,6 +367,12 @@ class GrafanaEmulator:
                 "dashboards:write",
                 lambda r, m: (200, dash.get_version(org(r), m[1], int(m[2]))),
             ),
+            (
+                "POST",
+                f"/api/dashboards/uid/{uid}/restore",
+                "dashboards:write",
+                lambda r, m: (200, dash.restore_version(org(r), actor(r), m[1], r.body)),
+            ),
             ("GET", "/api/search", None, lambda r, m: (200, dash.search(org(r), r.query))),
             (
                 "GET",
@@ -497,6 +503,9 @@ class _HttpHandler(BaseHTTPRequestHandler):
         self._serve()
 
     def do_DELETE(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
         self._serve()
 
     def _read_body(self) -> Any:
