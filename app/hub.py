@@ -149,10 +149,6 @@ class Hub:
         self._joined: dict[str, Client] = {}  # casefolded name -> client
         self.accepting = True
 
-    @property
-    def joined_count(self) -> int:
-        return len(self._joined)
-
     def connect(self, ws: ChatSocket, remote: str) -> Client:
         client = Client(ws, remote, self._queue_size, self._ping_interval_s, self._idle_timeout_s)
         self._connections.add(client)
@@ -220,7 +216,8 @@ class Hub:
     def _broadcast(self, frame: bytes, exclude: Client | None = None) -> int:
         queued = 0
         too_slow: list[Client] = []
-        for client in list(self._joined.values()):
+        # No copy of the registry: enqueue never yields, and evictions (which change it) run after the loop.
+        for client in self._joined.values():
             if client is exclude:
                 continue
             if client.enqueue(frame):

@@ -16,7 +16,6 @@ import logging
 import time
 from typing import Any
 
-CORE_FIELDS = ("ts", "level", "logger", "msg")
 # Every attribute a plain LogRecord has (plus the ones logging adds while formatting): anything else on a
 # record came from `extra=` and belongs in the line.
 _STANDARD_RECORD_ATTRS = frozenset(logging.LogRecord("", logging.INFO, "", 0, "", (), None).__dict__) | {

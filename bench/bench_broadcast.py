@@ -29,11 +29,8 @@ import argparse
 import json
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass
 from statistics import mean
-
-from prometheus_client.parser import text_string_to_metric_families
 
 from app.config import ChatConfig
 from app.hub import Hub
@@ -43,6 +40,7 @@ from app.session import Session
 from app.transport import ConnectionClosed
 from scripts.loadgen import LoadError, LoadResult, LoadSpec, run_load
 from scripts.procs import running_app
+from tests.conftest import metric, scrape
 from tests.loki_receiver import LokiReceiver
 
 TARGET_RATIO = 0.97
@@ -148,12 +146,7 @@ def noise(runs: dict[str, list[Run]]) -> float:
 
 
 def server_cpu_seconds(base_url: str) -> float:
-    with urllib.request.urlopen(f"{base_url}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    for family in text_string_to_metric_families(text):
-        if family.name == "process_cpu_seconds":
-            return float(family.samples[0].value)
-    raise RuntimeError("process_cpu_seconds_total missing from /metrics")
+    return metric(scrape(base_url), "process_cpu_seconds_total")
 
 
 def measure(env: dict[str, str], clients: int, seconds: float, rate: float = 0) -> Run:

@@ -71,7 +71,7 @@ class ReceiverProcess:
     def __init__(self, conn: Connection, url: str) -> None:
         self._conn = conn
         self.url = url
-        self.push_url = url + "/loki/api/v1/push"
+        self.push_url = push_url_from(url)
 
     def entries(self) -> int:
         self._conn.send("count")
@@ -116,7 +116,7 @@ def run_ours(loki: ReceiverProcess) -> Result:
     metrics = ChatMetrics()
     config = ShipperConfig(queue_size=ROUNDS * per_round)  # room for every record: time emit, not drops
     shipper = LokiShipper(
-        push_url_from(loki.url), env="bench", metrics=metrics, config=config,
+        loki.push_url, env="bench", metrics=metrics, config=config,
         status_logger=stderr_status_logger(JsonLineFormatter()),
     )  # fmt: skip
     shipper.start()

@@ -43,7 +43,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-PROMETHEUS_UID = "prometheus"
+from dashboards.core.conventions import LOKI_UID, PROMETHEUS_UID
+
 DROP_NON_NUMBERS = "dropNN"
 STRICT_MODES = frozenset({"", "strict"})  # Grafana's default when `settings.mode` is absent
 INSTANT_REDUCERS = frozenset({"last", "mean", "max", "min", "sum"})
@@ -105,7 +106,7 @@ def pipeline_of(rule: Json) -> Pipeline:
     if query is None or query.get("datasourceUid") != PROMETHEUS_UID:
         kind = (
             "a LogQL (Loki) query"
-            if query and query.get("datasourceUid") == "loki"
+            if query and query.get("datasourceUid") == LOKI_UID
             else "no Prometheus query"
         )
         raise UntranslatableRuleError(f"the reduce reads {kind}: Prometheus cannot evaluate it")

@@ -39,11 +39,12 @@ from scripts.procs import REPO_ROOT, running_app, wait_http_ok
 from scripts.verify import running_prometheus
 
 ENV_FILE = REPO_ROOT / ".env"
+COMPOSE_APP_URL = "http://127.0.0.1:8000"
 COMPOSE_URLS = {
     "Grafana": "http://127.0.0.1:3000/api/health",
     "Loki": "http://127.0.0.1:3100/ready",
     "Prometheus": "http://127.0.0.1:9090/-/ready",
-    "chat app": "http://127.0.0.1:8000/readyz",
+    "chat app": f"{COMPOSE_APP_URL}/readyz",
 }
 STACK_READY_TIMEOUT_S = 240.0  # first `up --build` pulls images and installs the app's requirements
 PUBLISH_WAIT_S = 120
@@ -64,7 +65,7 @@ class Report:
     def add(self, name: str, ok: bool, detail: str = "", *, skipped: bool = False) -> bool:
         status = "skip" if skipped else "ok" if ok else "FAIL"
         self.steps.append((name, status, detail))
-        print(f"  {status:<4} {name}{': ' + detail if detail else ''}", flush=True)
+        print(_step_line(name, status, detail), flush=True)
         return ok
 
     @property
@@ -73,10 +74,14 @@ class Report:
 
     def print_summary(self) -> None:
         print("\n== demo summary")
-        for name, status, detail in self.steps:
-            print(f"  {status:<4} {name}{': ' + detail if detail else ''}")
+        for step in self.steps:
+            print(_step_line(*step))
         for label, url in self.urls.items():
             print(f"  {label:<24} {url}")
+
+
+def _step_line(name: str, status: str, detail: str) -> str:
+    return f"  {status:<4} {name}{': ' + detail if detail else ''}"
 
 
 def run_step(report: Report, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None) -> bool:
@@ -223,8 +228,8 @@ def demo_with_docker(report: Report, args: argparse.Namespace) -> None:
     }
     publish = [sys.executable, "-m", "scripts.publish", "--wait", str(PUBLISH_WAIT_S)]
     run_step(report, "publish dashboards and alerting", publish, env=publish_env)
-    drive_traffic(report, "http://127.0.0.1:8000", args)
-    post_demo_alert(report, "http://127.0.0.1:8000", secrets_env.get("ALERT_WEBHOOK_TOKEN", ""))
+    drive_traffic(report, COMPOSE_APP_URL, args)
+    post_demo_alert(report, COMPOSE_APP_URL, secrets_env.get("ALERT_WEBHOOK_TOKEN", ""))
     report.urls.update(
         {
             "Grafana (admin in .env)": "http://localhost:3000/dashboards/f/chat/",

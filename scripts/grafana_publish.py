@@ -33,9 +33,9 @@ from scripts.grafana_plan import (
     content_hash,
     normalise_contact_point,
 )
+from scripts.procs import REPO_ROOT
 
 MAX_MESSAGE = 500  # Grafana rejects longer version messages
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = REPO_ROOT / "dashboards"
 # How a create of a used uid is refused: folders 409 (v11.3+) or 412 (v10), contact points 400 ("invalid
 # object specification") or 409 in newer releases. The read-back decides, so a broad set is harmless.

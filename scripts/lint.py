@@ -34,8 +34,9 @@ from scripts.lint_promql import PromtoolUnavailableError
 from scripts.lint_queries import check_variable_queries, lint_queries
 from scripts.lint_registry import build_registry
 from scripts.lint_waivers import WAIVERS, Waiver, apply_waivers
+from scripts.render_output import OUTPUT_DIR
 
-DEFAULT_DIR = Path("provisioning/grafana")
+DEFAULT_DIR = OUTPUT_DIR
 
 
 def lint_rendered(rendered: Rendered, waivers: tuple[Waiver, ...] = WAIVERS) -> list[Finding]:

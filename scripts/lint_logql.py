@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from scripts.lint_model import Finding, PanelQuery
-from scripts.lint_registry import LOKI_STREAM_LABELS, Registry
+from scripts.lint_registry import LOKI_STREAM_LABELS, Registry, did_you_mean
 from scripts.promql_vars import Substituted
 
 
@@ -28,8 +28,7 @@ def check_logql(
     for selector in facts["selectors"]:
         for label in selector["labels"]:
             if label not in LOKI_STREAM_LABELS:
-                closest = registry.closest_label(label, LOKI_STREAM_LABELS)
-                hint = f"; did you mean {closest}?" if closest else ""
+                hint = did_you_mean(registry.closest_label(label, LOKI_STREAM_LABELS))
                 findings.append(
                     query.finding(
                         "logql-stream-labels",

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboards.core.alerting import QUERY_DATASOURCES
+from scripts.render_output import RULES_FILE
 
 # The datasources Grafana is provisioned with (contract: fixed uids), by uid → type; the dashboards layer
 # owns the mapping, tests/test_lint_cli.py checks it against the stack's datasource provisioning file.
@@ -234,7 +235,7 @@ def load_rendered(directory: Path) -> Rendered:
         else:
             dashboards.append(Dashboard(str(data.get("uid", "")), path, data))
     groups: list[Json] = []
-    rules_path = directory / "alerting" / "rules.json"
+    rules_path = directory / RULES_FILE
     if not rules_path.exists():
         findings.append(
             Finding(str(rules_path), "json", "missing: render it with `python -m scripts.render`")

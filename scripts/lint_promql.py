@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from scripts.lint_model import Finding, PanelQuery
-from scripts.lint_registry import Registry, Series
+from scripts.lint_registry import Registry, Series, did_you_mean
 from scripts.promql_vars import Substituted
 
 COUNTER_FUNCTIONS = frozenset({"rate", "irate", "increase", "resets"})
@@ -95,14 +95,12 @@ def _check_selector(
         return
     series = registry.get(metric)
     if series is None:
-        closest = registry.closest(metric)
-        hint = f"; did you mean {closest}?" if closest else ""
+        hint = did_you_mean(registry.closest(metric))
         yield query.finding("promql-metric", f"metric {metric} is not exported by the app{hint}")
         return
     for label in selector["labels"]:
         if label not in series.labels:
-            closest = registry.closest_label(label, series.labels)
-            hint = f"; did you mean {closest}?" if closest else ""
+            hint = did_you_mean(registry.closest_label(label, series.labels))
             yield query.finding("promql-label", f"{metric} has no label {label!r}{hint}")
     required = ("job", "instance") if query.in_dashboard else ("job",)
     missing = [label for label in required if label not in selector["labels"]]
@@ -183,8 +181,7 @@ def _check_groupings(query: PanelQuery, facts: dict[str, Any], registry: Registr
             owners = [s for s in inner_series if label in s.labels]
             if inner_series and not owners:
                 candidates = set().union(*(s.labels for s in inner_series))
-                closest = registry.closest_label(label, candidates)
-                hint = f"; did you mean {closest}?" if closest else ""
+                hint = did_you_mean(registry.closest_label(label, candidates))
                 yield query.finding(
                     "promql-label", f"{grouping['kind']} ({label}): no series here has that label{hint}"
                 )

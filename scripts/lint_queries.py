@@ -22,7 +22,7 @@ from scripts.lint_model import (
 )
 from scripts.lint_parse import Query, parse_queries
 from scripts.lint_promql import check_promql, promtool_syntax_errors
-from scripts.lint_registry import Registry
+from scripts.lint_registry import Registry, did_you_mean
 from scripts.promql_vars import Substituted, UnknownVariableError, substitute, time_variables
 
 # What Grafana would substitute for a dashboard opened on its default hour with our 5 s scrape interval.
@@ -86,35 +86,35 @@ def _unknown_prometheus_query(dashboard: Dashboard, variable: Json) -> bool:
     return not _PROMETHEUS_VARIABLE_QUERY.match(variable_query(variable))
 
 
+def _variable_query_problem(dashboard: Dashboard, variable: Json, registry: Registry) -> str | None:
+    """What is wrong with a Prometheus query variable's query, or None."""
+    parsed = label_values_query(variable)
+    if parsed is None:
+        if _unknown_prometheus_query(dashboard, variable):
+            return "not a Grafana Prometheus variable query: use label_values(<selector>, <label>)"
+        return None
+    metric_match = _METRIC_NAME.match(parsed[0] or "")
+    if metric_match is None:
+        return None
+    metric, label = metric_match.group(0), parsed[1]
+    series = registry.get(metric)
+    if series is None:
+        return f"metric {metric} is not exported by the app{did_you_mean(registry.closest(metric))}"
+    if label not in series.labels:
+        return f"{metric} has no label {label!r}"
+    return None
+
+
 def check_variable_queries(dashboard: Dashboard, registry: Registry) -> list[Finding]:
     """`label_values(metric{...}, label)` variables must name an exported metric and one of its labels."""
     findings = []
     for name, variable in dashboard.variables.items():
-        parsed = label_values_query(variable)
-        if parsed is None and _unknown_prometheus_query(dashboard, variable):
-            message = "not a Grafana Prometheus variable query: use label_values(<selector>, <label>)"
+        message = _variable_query_problem(dashboard, variable, registry)
+        if message:
             findings.append(
                 Finding(
                     f"{dashboard.uid} / variable {name}", "template-variable-query", message,
                     dashboard_uid=dashboard.uid, query=variable_query(variable),
                 )
             )  # fmt: skip
-        metric_match = _METRIC_NAME.match(parsed[0] or "") if parsed else None
-        if parsed is None or metric_match is None:
-            continue
-        metric, label = metric_match.group(0), parsed[1]
-        series = registry.get(metric)
-        if series is None:
-            hint = f"; did you mean {registry.closest(metric)}?" if registry.closest(metric) else ""
-            message = f"metric {metric} is not exported by the app{hint}"
-        elif label not in series.labels:
-            message = f"{metric} has no label {label!r}"
-        else:
-            continue
-        findings.append(
-            Finding(
-                f"{dashboard.uid} / variable {name}", "template-variable-query", message,
-                dashboard_uid=dashboard.uid, query=variable_query(variable),
-            )
-        )  # fmt: skip
     return findings

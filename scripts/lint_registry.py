@@ -77,6 +77,11 @@ class Registry:
         return matches[0] if matches else None
 
 
+def did_you_mean(closest: str | None) -> str:
+    """The hint a finding about a misspelt name ends with ("" when no real name is close)."""
+    return f"; did you mean {closest}?" if closest else ""
+
+
 def _sample_names(family: Metric) -> list[str]:
     """Sample names of a family: from its samples, or by type when a labelled family has no child yet."""
     names = list(dict.fromkeys(sample.name for sample in family.samples))

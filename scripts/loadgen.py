@@ -161,14 +161,19 @@ class _Client:
                     self.connected = False
 
 
+def ws_url(base_url: str) -> str:
+    """The chat's websocket endpoint for its http(s) base URL."""
+    return base_url.rstrip("/").replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/ws"
+
+
 def _connect(url: str) -> websocket.WebSocket:
-    ws_url = url.rstrip("/").replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/ws"
+    target = ws_url(url)
     try:
         return websocket.create_connection(
-            ws_url, origin=url.rstrip("/"), timeout=CONNECT_TIMEOUT_S, skip_utf8_validation=True
+            target, origin=url.rstrip("/"), timeout=CONNECT_TIMEOUT_S, skip_utf8_validation=True
         )
     except (OSError, websocket.WebSocketException) as exc:
-        raise LoadError(f"cannot connect to {ws_url}: {exc}; is the chat running (python -m app)?") from None
+        raise LoadError(f"cannot connect to {target}: {exc}; is the chat running (python -m app)?") from None
 
 
 class _BadFrames:

@@ -16,27 +16,29 @@ import tempfile
 from pathlib import Path
 
 from dashboards.core.validate import DefinitionError
+from scripts.procs import REPO_ROOT
 from scripts.render_discover import discover
 from scripts.render_output import (
     ALERTING_YAML_FILE,
     CONTACT_POINTS_FILE,
     EMBEDS_FILE,
+    OUTPUT_DIR,
     POLICIES_FILE,
     RULES_FILE,
     render_files,
 )
 
-REPO = Path(__file__).resolve().parents[1]
 FIXED_FILES = (RULES_FILE, CONTACT_POINTS_FILE, POLICIES_FILE, ALERTING_YAML_FILE, EMBEDS_FILE)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m scripts.render", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / OUTPUT_DIR, help="output directory")
     parser.add_argument(
-        "--out", type=Path, default=REPO / "provisioning" / "grafana", help="output directory"
-    )
-    parser.add_argument(
-        "--definitions", type=Path, default=REPO / "dashboards", help="package of dashboard/alert modules"
+        "--definitions",
+        type=Path,
+        default=REPO_ROOT / "dashboards",
+        help="package of dashboard/alert modules",
     )
     parser.add_argument("--check", action="store_true", help="exit 1 if the files in --out are stale")
     args = parser.parse_args(argv)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -24,6 +25,7 @@ from dashboards.core.validate import (
 from scripts.render_discover import Definitions, Found
 from scripts.render_slug import slugify
 
+OUTPUT_DIR = Path("provisioning/grafana")  # relative to the repository root
 RULES_FILE = "alerting/rules.json"
 CONTACT_POINTS_FILE = "alerting/contact-points.json"
 POLICIES_FILE = "alerting/policies.json"

@@ -43,6 +43,7 @@ from typing import Any
 
 import yaml
 
+from dashboards.core.conventions import APP_JOB
 from scripts.alert_tests import load_cases, run_alert_tests
 from scripts.alert_translate import translate_rule
 from scripts.lint_model import (
@@ -61,8 +62,9 @@ from scripts.lint_model import (
 )
 from scripts.lint_parse import Query, parse_queries
 from scripts.loadgen import LoadError, LoadSpec, run_load
-from scripts.procs import free_port, managed_process, running_app
+from scripts.procs import free_port, managed_process, poll_until, running_app
 from scripts.promql_vars import UnknownVariableError, substitute, time_variables
+from scripts.render_output import OUTPUT_DIR
 
 SCRAPE_INTERVAL_S = 1
 APP_DOWN_RULE = "chat-app-down"  # the one alert verify induces live, by stopping the app
@@ -91,7 +93,7 @@ def prometheus_config(app_url: str, prometheus_port: int) -> Json:
             "evaluation_interval": f"{SCRAPE_INTERVAL_S}s",
         },
         "scrape_configs": [
-            {"job_name": "chat", "static_configs": [{"targets": [app_target]}]},
+            {"job_name": APP_JOB, "static_configs": [{"targets": [app_target]}]},
             {"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{prometheus_port}"]}]},
         ],
     }
@@ -158,11 +160,8 @@ def wait_for_scrapes(prometheus_url: str, job: str, count: int, timeout_s: float
         return float(result[0]["value"][1]) if result else 0.0
 
     target = scrapes() + count
-    deadline = time.monotonic() + timeout_s
-    while scrapes() < target:
-        if time.monotonic() > deadline:
-            raise VerifyError(f"Prometheus did not scrape job {job} {count} times within {timeout_s:.0f}s")
-        time.sleep(SCRAPE_INTERVAL_S / 4)
+    if not poll_until(lambda: scrapes() >= target, timeout_s, interval_s=SCRAPE_INTERVAL_S / 4):
+        raise VerifyError(f"Prometheus did not scrape job {job} {count} times within {timeout_s:.0f}s")
 
 
 def grafana_value(values: list[str], variable: Json) -> str:
@@ -269,9 +268,8 @@ def check_panels(prometheus_url: str, rendered: Rendered, window: tuple[float, f
         for ref in iter_panels(dashboard):
             targets = {str(t.get("refId")): t for t in ref.panel.get("targets") or [] if isinstance(t, dict)}
             for query in panel_queries(ref):
-                instant = bool(targets.get(query.ref_id, {}).get("instant")) and not targets[
-                    query.ref_id
-                ].get("range")
+                target = targets.get(query.ref_id, {})
+                instant = bool(target.get("instant")) and not target.get("range")
                 results.append(_check_query(prometheus_url, query, values, window, instant))
     return results
 
@@ -303,9 +301,7 @@ def check_app_down_live(stack: LiveStack, rendered: Rendered) -> list[QueryResul
     quiet = firing()
     stack.stop_app()
     # Condition-based: the next failed scrape makes it fire; the deadline only bounds a stuck Prometheus.
-    deadline = time.monotonic() + APP_DOWN_TIMEOUT_S
-    while firing() == 0 and time.monotonic() < deadline:
-        time.sleep(SCRAPE_INTERVAL_S / 4)
+    poll_until(lambda: firing() > 0, APP_DOWN_TIMEOUT_S, interval_s=SCRAPE_INTERVAL_S / 4)
     fired = firing()
     return [
         QueryResult(
@@ -331,14 +327,14 @@ def drive_traffic(app_url: str, seconds: float) -> str:
 
 def verify_live(rendered: Rendered, work_dir: Path, seconds: float) -> list[QueryResult]:
     with live_stack(work_dir) as stack:
-        wait_for_scrapes(stack.prometheus_url, "chat", 1)
+        wait_for_scrapes(stack.prometheus_url, APP_JOB, 1)
         start = time.time()
         print(
             f"verify: app {stack.app_url}, prometheus {stack.prometheus_url}; traffic {seconds:g}s",
             flush=True,
         )
         print(f"verify: load: {drive_traffic(stack.app_url, seconds)}", flush=True)
-        wait_for_scrapes(stack.prometheus_url, "chat", 2)  # the last traffic is scraped
+        wait_for_scrapes(stack.prometheus_url, APP_JOB, 2)  # the last traffic is scraped
         window = (start, time.time())
         results = check_panels(stack.prometheus_url, rendered, window)
         results += check_alert_queries(stack.prometheus_url, rendered, window)
@@ -373,7 +369,7 @@ def exit_cleanly_on_termination() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.verify", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dir", type=Path, default=Path("provisioning/grafana"), help="render output")
+    parser.add_argument("--dir", type=Path, default=OUTPUT_DIR, help="render output")
     parser.add_argument("--seconds", type=float, default=8.0, help="traffic duration (default: %(default)s)")
     parser.add_argument(
         "--work-dir", type=Path, help="keep Prometheus data and logs here (default: a temp dir)"

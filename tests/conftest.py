@@ -15,7 +15,8 @@ import pytest
 import websocket
 from prometheus_client.parser import text_string_to_metric_families
 
-from scripts.procs import running_app
+from scripts.loadgen import ws_url
+from scripts.procs import poll_until, running_app
 
 RECV_TIMEOUT_S = 5.0
 
@@ -71,10 +72,6 @@ class ChatClient:
         self.ws.close(timeout=1)
 
 
-def ws_url(base_url: str) -> str:
-    return base_url.replace("http://", "ws://", 1) + "/ws"
-
-
 def scrape(base_url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """One real scrape of /metrics: {(sample name, sorted labels): value}."""
     with urllib.request.urlopen(f"{base_url}/metrics", timeout=5) as response:
@@ -96,23 +93,21 @@ def wait_for_metric(
     base_url: str, name: str, expected: float, timeout_s: float = 10.0, **labels: str
 ) -> None:
     """Poll /metrics until the sample equals `expected` (server-side effects are asynchronous)."""
-    deadline = time.monotonic() + timeout_s
     value = None
-    while time.monotonic() < deadline:
+
+    def reached() -> bool:
+        nonlocal value
         value = metric(scrape(base_url), name, **labels)
-        if value == expected:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{name}{labels} = {value}, expected {expected} within {timeout_s}s")
+        return value == expected
+
+    if not poll_until(reached, timeout_s, interval_s=0.05):
+        raise AssertionError(f"{name}{labels} = {value}, expected {expected} within {timeout_s}s")
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0, what: str = "condition") -> None:
     """Poll `condition` until it holds; TimeoutError naming `what` after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not reached within {timeout_s}s")
-        time.sleep(0.01)
+    if not poll_until(condition, timeout_s):
+        raise TimeoutError(f"{what} not reached within {timeout_s}s")
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import json
 import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,7 +25,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from app.embed_page import DEFAULT_EMBEDS_PATH
-from scripts.procs import free_port, running_app
+from scripts.procs import poll_until, running_app
 from tests.test_alert_webhook import TOKEN, grafana_alert, grafana_notification, post_alerts
 
 pytestmark = pytest.mark.browser
@@ -70,7 +69,7 @@ class _StubGrafana(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def stub_grafana() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _StubGrafana)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _StubGrafana)  # the kernel picks a free port
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -261,9 +260,7 @@ def test_dashboards_page_embeds_exactly_the_rendered_panels(
     # The browser really loaded every panel (CSP frame-src let the Grafana origin through).
     for frame in frames:
         driver.execute_script("arguments[0].scrollIntoView()", frame)
-    deadline = time.monotonic() + WAIT_S
-    while not set(expected_paths) <= set(_StubGrafana.requested) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    poll_until(lambda: set(expected_paths) <= set(_StubGrafana.requested), WAIT_S, interval_s=0.1)
     assert set(expected_paths) <= set(_StubGrafana.requested)
     driver.execute_script("window.scrollTo(0, 0)")
     driver.save_screenshot(str(SCREENSHOTS["dashboards"]))

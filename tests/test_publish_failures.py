@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,7 +16,7 @@ from scripts.grafana_conn import Grafana, load_target
 from scripts.grafana_desired import load_desired
 from scripts.grafana_plan import build_plan
 from scripts.grafana_publish import FAILED, SKIPPED, Publisher, Revision, apply_plan
-from scripts.procs import free_port
+from scripts.procs import free_port, poll_until
 from tests.grafana_emulator import GrafanaEmulator, Token
 from tests.grafana_emulator.client import call
 from tests.grafana_emulator.publish_cli import WEBHOOK_SECRET, run_publish
@@ -106,9 +105,8 @@ def test_requests_time_out_and_are_retried(grafana: GrafanaEmulator, directory: 
     grafana.latency_s = 1.0
     result = publish(grafana, directory, extra_env={"GRAFANA_TIMEOUT": "0.2"})
     assert_one_line_error(result, 1, f"health check: no answer from Grafana at {grafana.url}")
-    deadline = time.monotonic() + 10  # the last request is still sleeping in the emulator
-    while len(grafana.requests) < 5 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # The last request is still sleeping in the emulator.
+    poll_until(lambda: len(grafana.requests) >= 5, 10, interval_s=0.05)
     assert [r.path for r in grafana.requests] == ["/api/health"] * 5  # 1 try + 4 retries, then give up
 
 

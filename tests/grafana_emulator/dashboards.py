@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from scripts.render_slug import slugify
+
 from .decoding import (
     CREATE_FOLDER,
     RESTORE_VERSION,
@@ -20,7 +22,7 @@ from .decoding import (
     string_field,
 )
 from .errors import ApiError, plain, public, with_status
-from .naming import check_uid, generate_uid, now_rfc3339, prom_duration_ms, slugify
+from .naming import check_uid, generate_uid, now_rfc3339, prom_duration_ms
 from .profile import Profile
 
 ROOT_TITLE = "General"

@@ -1,30 +1,19 @@
-"""Grafana's rules for uids, slugs, timestamps and durations (grafana-http-api.md §1.3, §1.4, §1.6, §7.1)."""
+"""Grafana's rules for uids, timestamps and durations (grafana-http-api.md §1.3, §1.6, §7.1).
+
+Slugs (§1.4) come from scripts/render_slug.py, the one port of Grafana's pkg/infra/slugify.
+"""
 
 from __future__ import annotations
 
 import random
 import re
 import string
-import uuid
 from datetime import UTC, datetime
 
 from .errors import plain
 
 _UID_CHARS = re.compile(r"^[a-zA-Z0-9\-_]*$")
 _UID_MAX = 40
-_SLUG_REPLACE = {
-    " ": "-",
-    "&": "and",
-    "@": "at",
-    "ü": "ue",
-    "ö": "oe",
-    "ä": "a",
-    "é": "e",
-    "è": "e",
-    "ß": "ss",
-}
-_SLUG_OMIT = set(",\"'\n\r\0?.()")
-_SLUG_KEEP = set(string.ascii_lowercase + string.digits + "_-")
 _PROM_UNITS = (
     ("y", 365 * 86400_000),
     ("w", 7 * 86400_000),
@@ -60,22 +49,6 @@ def generate_uid() -> str:
     return random.choice(string.ascii_lowercase) + "".join(
         random.choices(string.ascii_lowercase + string.digits, k=13)
     )
-
-
-def slugify(title: str) -> str:
-    """pkg/infra/slugify: replace, keep, drop or hex-encode each rune; long or empty → SHA1 UUID."""
-    out: list[str] = []
-    for char in title.strip().lower():
-        if char in _SLUG_REPLACE:
-            out.append(_SLUG_REPLACE[char])
-        elif char in _SLUG_KEEP:
-            out.append(char)
-        elif char not in _SLUG_OMIT:
-            out.append(char.encode().hex())
-    slug = "".join(out)
-    if not slug or len(slug.encode()) > 50:
-        return str(uuid.uuid5(uuid.NAMESPACE_OID, title))
-    return slug
 
 
 def now_rfc3339() -> str:

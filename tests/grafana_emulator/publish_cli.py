@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from scripts.procs import REPO_ROOT
+
 WEBHOOK_SECRET = "webhook-secret-do-not-print"
 _OURS = ("GRAFANA_", "ALERT_WEBHOOK_TOKEN")
 

@@ -171,9 +171,6 @@ class GrafanaEmulator:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     # ---- test hooks ----------------------------------------------------------------------------------
-    def add_token(self, token: Token) -> None:
-        self.tokens[token.value] = token
-
     def fail_next(
         self, count: int, status: int = 503, methods: tuple[str, ...] = (), path_prefix: str = "/"
     ) -> None:
