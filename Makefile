@@ -30,6 +30,19 @@ $(NODE_STAMP): scripts/logql/package.json scripts/logql/package-lock.json
 	npm ci --prefix scripts/logql --no-audit --no-fund --loglevel=error
 	@touch $(NODE_STAMP)
 
+# Real Prometheus/promtool (verify, rule tests, config checks) and Chromium + chromedriver (browser tests)
+# come from Debian; installed only when missing (as root, like the CI machines).
+SYSTEM_TOOLS := prometheus promtool chromium chromedriver
+.PHONY: system-deps
+system-deps: ## Install the Debian packages the tests need (prometheus, chromium, chromium-driver) if missing
+	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages for:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    prometheus chromium chromium-driver >/dev/null; \
+	  service prometheus stop >/dev/null 2>&1 || true; \
+	fi
+
 .PHONY: install
 install: $(STAMP) $(NODE_STAMP) ## Create .venv (pinned requirements) and install the LogQL grammar (npm)
 
@@ -38,7 +51,7 @@ app: $(STAMP) ## Serve the chat on $(HOST):$(PORT) (gevent, one process)
 	$(PY) -m app --host $(HOST) --port $(PORT)
 
 .PHONY: test
-test: $(STAMP) $(NODE_STAMP) check render-check lint verify ## The whole suite: ruff, render freshness, lint, live verify, pytest
+test: system-deps $(STAMP) $(NODE_STAMP) check render-check lint verify ## The whole suite: ruff, render freshness, lint, live verify, pytest
 	$(PY) -m pytest
 
 .PHONY: render
