@@ -157,7 +157,7 @@ def _change_json(change: Change, with_diff: bool) -> dict[str, Any]:
 # ---- main ------------------------------------------------------------------------------------------------
 def run(args: argparse.Namespace, out: TextIO) -> int:
     target = load_target(args.env, args.env_file)
-    desired = load_desired(args.dir, target)
+    desired = load_desired(args.dir, target, require_secrets=not args.plan_only)
     grafana = Grafana(target, timeout_s=_timeout(os.environ))
     version = grafana.wait_healthy(args.wait)
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:

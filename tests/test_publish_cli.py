@@ -318,3 +318,20 @@ def test_content_grafana_normalises_is_not_drift(grafana: GrafanaEmulator, tmp_p
     write_tree(directory, tree)
     changed = publish(grafana, directory)
     assert changed.returncode == 0 and "update     dashboard chat-overview" in changed.stdout
+
+
+def test_a_plan_needs_no_webhook_token_but_a_publish_does(
+    grafana: GrafanaEmulator, tree: dict[str, Any], tmp_path: Path
+) -> None:
+    """`make diff` in a pull request may run without ALERT_WEBHOOK_TOKEN: secrets compare as redacted."""
+    write_tree(tmp_path, tree)
+    assert publish(grafana, tmp_path).returncode == 0
+    grafana.reset_log()
+    no_token = {"ALERT_WEBHOOK_TOKEN": ""}
+    plan = publish(grafana, tmp_path, "--plan", extra_env=no_token)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert " 0 create, 0 update," in plan.stdout and grafana.writes == 0
+    refused = publish(grafana, tmp_path, extra_env=no_token)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().endswith("export ALERT_WEBHOOK_TOKEN (the same value the app uses)")
+    assert grafana.writes == 0
