@@ -25,9 +25,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@touch $(STAMP)
 
 # Loki's official LogQL grammar (and Prometheus's lezer grammar), run with node by the linter.
-NODE_STAMP := scripts/logql/node_modules/.package-lock.json
-$(NODE_STAMP): scripts/logql/package.json scripts/logql/package-lock.json
-	npm ci --prefix scripts/logql --no-audit --no-fund --loglevel=error
+NODE_STAMP := scripts/rendered/grammars/node_modules/.package-lock.json
+$(NODE_STAMP): scripts/rendered/grammars/package.json scripts/rendered/grammars/package-lock.json
+	npm ci --prefix scripts/rendered/grammars --no-audit --no-fund --loglevel=error
 	@touch $(NODE_STAMP)
 
 # Real Prometheus/promtool (verify, rule tests, config checks) and Chromium + chromedriver (browser tests)

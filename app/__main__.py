@@ -1,7 +1,7 @@
 """`python -m app [--host H] [--port P]`: serve the chat with gevent's WSGI server, in one process.
 
 One process because the hub (who is connected) lives in memory; gevent because every websocket holds a
-handler for its whole life, which a sync or gthread worker cannot afford (see library-notes.md §5).
+handler for its whole life, which a sync or gthread worker cannot afford (miguelgrinberg/flask-sock and simple-websocket: a websocket route holds its request handler).
 SIGTERM/SIGINT: /readyz turns 503, clients get a 1001 close, the server stops within
 CHAT_SHUTDOWN_GRACE_S, and the log shipper is flushed.
 """
@@ -22,7 +22,8 @@ from gevent.pywsgi import LoggingLogAdapter, WSGIServer  # noqa: E402
 from app import create_app  # noqa: E402
 from app.config import ChatConfig, ConfigError  # noqa: E402
 from app.hub import Hub  # noqa: E402
-from app.logship import LogConfigError, install_logging  # noqa: E402
+from app.logship import install_logging  # noqa: E402
+from app.state import chat_state  # noqa: E402
 
 log = logging.getLogger("chat.server")
 
@@ -57,14 +58,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args = parse_args(argv, config)
     app = create_app(config)
+    state = chat_state(app)
     try:
         flush_logs = install_logging(
-            metrics=app.extensions["chat_metrics"],
+            metrics=state.metrics,
             loki_url=config.loki_url,
             env=config.app_env,
             level=config.log_level,
+            shipping=config.log_shipping,
         )
-    except LogConfigError as exc:
+    except ConfigError as exc:  # a LogConfigError: a LOKI_URL or APP_ENV that Loki cannot take
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
@@ -86,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     def stop(signum: int) -> None:
-        gevent.spawn(_shutdown, server, app.extensions["chat_hub"], config.shutdown_grace_s, signum)
+        gevent.spawn(_shutdown, server, state.hub, config.shutdown_grace_s, signum)
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(signum, stop, signum)

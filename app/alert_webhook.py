@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
+
+from app.state import chat_state
 
 MAX_BODY_BYTES = 256 * 1024  # Grafana's payload for MAX_ALERTS alerts with long annotations fits easily
 MAX_ALERTS = 100  # more per notification: set `maxAlerts` on the contact point (Grafana truncates)
@@ -160,7 +162,7 @@ def _refuse(status: int, result: str, message: str) -> ResponseReturnValue:
 
 
 def _count(result: str) -> None:
-    current_app.extensions["chat_metrics"].alert_webhooks.labels(result=result).inc()
+    chat_state().metrics.alert_webhooks.labels(result=result).inc()
 
 
 def _read_body_limited() -> bytes | None:
@@ -173,7 +175,8 @@ def _read_body_limited() -> bytes | None:
 
 @alert_webhook_bp.post("/api/alerts/grafana")
 def receive_grafana_alerts() -> ResponseReturnValue:
-    expected = current_app.extensions["chat_config"].alert_webhook_token
+    state = chat_state()
+    expected = state.config.alert_webhook_token
     if not expected:
         # Counted as unauthorized: no request can be authenticated until a token is configured.
         return _refuse(
@@ -190,8 +193,7 @@ def receive_grafana_alerts() -> ResponseReturnValue:
         events = parse_notification(_decode_json(body))
     except PayloadError as exc:
         return _refuse(400, "invalid", str(exc))
-    hub = current_app.extensions["chat_hub"]
-    delivered = sum(hub.broadcast_event(event.as_event()) for event in events)
+    delivered = sum(state.hub.broadcast_event(event.as_event()) for event in events)
     _count("accepted")
     return jsonify({"accepted": len(events), "delivered": delivered}), 200
 

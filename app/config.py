@@ -11,6 +11,8 @@ Server and integrations:
 - `LOKI_URL` (default unset): Loki base URL such as `http://127.0.0.1:3100`; unset = log to stdout only.
 - `ALERT_WEBHOOK_TOKEN` (default unset): bearer token Grafana must send to `POST /api/alerts/grafana`.
 - `GRAFANA_PUBLIC_URL` (default unset): browser-facing Grafana URL, used by the `/dashboards` page.
+- `GRAFANA_EMBEDS_PATH` (default `provisioning/grafana/embeds.json`): the embeds list the `/dashboards` page
+  reads, written by `python -m scripts.render`.
 
 Chat limits:
 - `CHAT_ALLOWED_ORIGINS` (default empty): comma-separated extra origins (`https://chat.example.com`)
@@ -37,20 +39,55 @@ Chat limits:
   server stops.
 - `CHAT_METRICS` (default `1`): `0` swaps the chat metrics for no-ops. A benchmarking aid to measure
   their cost; /metrics still answers, with the chat series stuck at 0.
+
+Loki shipping (used only with `LOKI_URL`; defaults follow Promtail/Alloy), each a positive number:
+- `LOKI_QUEUE_SIZE` (default `10000`): log lines waiting to be shipped; a line that finds the queue full
+  is dropped and counted (`queue_full`), the caller never waits.
+- `LOKI_BATCH_BYTES` (default `1048576`): a push is sent once its lines reach this many bytes,
+- `LOKI_BATCH_LINES` (default `5000`): or this many lines,
+- `LOKI_BATCH_WAIT_S` (default `1`): or this many seconds after its first line.
+- `LOKI_TIMEOUT_S` (default `10`): a push's socket timeout, in seconds: to connect, and per read or write.
+- `LOKI_MAX_RETRIES` (default `10`): retries of a push that got 429, 5xx or a connection error (`0`:
+  none); then its lines are dropped (`retries_exhausted`). Any other refusal is never retried.
+- `LOKI_MIN_BACKOFF_S` (default `0.5`): seconds before the first retry, doubled at each one (with jitter),
+- `LOKI_MAX_BACKOFF_S` (default `30`): up to this. 30 s, not Promtail's 5 min: an app should notice a
+  recovered Loki quickly; the queue absorbs the rest.
+- `LOKI_SHUTDOWN_TIMEOUT_S` (default `5`): at exit, seconds the queued lines get to be shipped.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import TypeVar
 
-T = TypeVar("T")
+Number = TypeVar("Number", int, float)
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_EMBEDS_PATH = Path(__file__).resolve().parent.parent / "provisioning" / "grafana" / "embeds.json"
 
 
 class ConfigError(ValueError):
     """An environment variable has a value the service cannot use; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class ShipperConfig:
+    """The Loki shipper's tuning. A field's `env` metadata names the LOKI_* variable that sets it."""
+
+    queue_size: int = field(default=10_000, metadata={"env": "LOKI_QUEUE_SIZE"})
+    batch_max_bytes: int = field(default=1 << 20, metadata={"env": "LOKI_BATCH_BYTES"})
+    batch_max_lines: int = field(default=5_000, metadata={"env": "LOKI_BATCH_LINES"})
+    batch_wait_s: float = field(default=1.0, metadata={"env": "LOKI_BATCH_WAIT_S"})
+    timeout_s: float = field(default=10.0, metadata={"env": "LOKI_TIMEOUT_S"})
+    max_retries: int = field(default=10, metadata={"env": "LOKI_MAX_RETRIES", "allow_zero": True})
+    min_backoff_s: float = field(default=0.5, metadata={"env": "LOKI_MIN_BACKOFF_S"})
+    max_backoff_s: float = field(default=30.0, metadata={"env": "LOKI_MAX_BACKOFF_S"})
+    shutdown_timeout_s: float = field(default=5.0, metadata={"env": "LOKI_SHUTDOWN_TIMEOUT_S"})
+    warn_interval_s: float = 60.0  # not a variable: how often the shipper may warn that pushes fail
 
 
 @dataclass(frozen=True)
@@ -64,6 +101,7 @@ class ChatConfig:
     loki_url: str | None = None
     alert_webhook_token: str | None = field(default=None, repr=False)
     grafana_public_url: str | None = None
+    grafana_embeds_path: Path = DEFAULT_EMBEDS_PATH
     allowed_origins: tuple[str, ...] = ()
     max_frame_bytes: int = 4096
     max_text_chars: int = 1000
@@ -77,6 +115,7 @@ class ChatConfig:
     send_queue_size: int = 256
     shutdown_grace_s: float = 5.0
     metrics_enabled: bool = True
+    log_shipping: ShipperConfig = field(default_factory=ShipperConfig)
 
     @property
     def hard_frame_bytes(self) -> int:
@@ -92,10 +131,11 @@ class ChatConfig:
             host=reader.text("HOST", cls.host),
             port=reader.number("PORT", cls.port, int, minimum=1, maximum=65535),
             app_env=reader.text("APP_ENV", cls.app_env),
-            log_level=reader.choice("LOG_LEVEL", cls.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")),
+            log_level=log_level_name(reader.text("LOG_LEVEL", cls.log_level)),
             loki_url=reader.optional("LOKI_URL"),
             alert_webhook_token=reader.optional("ALERT_WEBHOOK_TOKEN"),
             grafana_public_url=reader.optional("GRAFANA_PUBLIC_URL"),
+            grafana_embeds_path=reader.path("GRAFANA_EMBEDS_PATH", cls.grafana_embeds_path),
             allowed_origins=reader.origins("CHAT_ALLOWED_ORIGINS"),
             max_frame_bytes=reader.number("CHAT_MAX_FRAME_BYTES", cls.max_frame_bytes, int, minimum=64),
             max_text_chars=reader.number("CHAT_MAX_TEXT_CHARS", cls.max_text_chars, int, minimum=1),
@@ -109,7 +149,36 @@ class ChatConfig:
             send_queue_size=reader.number("CHAT_SEND_QUEUE_SIZE", cls.send_queue_size, int, minimum=1),
             shutdown_grace_s=reader.number("CHAT_SHUTDOWN_GRACE_S", cls.shutdown_grace_s, float, minimum=0),
             metrics_enabled=reader.choice("CHAT_METRICS", "1", ("0", "1")) == "1",
+            log_shipping=_read_shipper_config(reader),
         )
+
+
+def log_level_name(level: str) -> str:
+    """The one LOG_LEVEL rule, for from_env and for install_logging: a name of LOG_LEVELS, in any case."""
+    return _one_of("LOG_LEVEL", level, LOG_LEVELS)
+
+
+def _read_shipper_config(reader: _EnvReader) -> ShipperConfig:
+    """Each field with an `env` variable, read by the LOKI_* rule; a field's default also gives its type."""
+    return ShipperConfig(
+        **{
+            setting.name: reader.positive(
+                setting.metadata["env"],
+                setting.default,
+                type(setting.default),
+                allow_zero=setting.metadata.get("allow_zero", False),
+            )
+            for setting in fields(ShipperConfig)
+            if "env" in setting.metadata
+        }
+    )
+
+
+def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    value = value.strip().upper()
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -122,20 +191,21 @@ class _EnvReader:
     def text(self, name: str, default: str) -> str:
         return self.optional(name) or default
 
+    def path(self, name: str, default: Path) -> Path:
+        raw = self.optional(name)
+        return Path(raw) if raw else default
+
     def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
-        value = self.text(name, default).upper()
-        if value not in allowed:
-            raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
-        return value
+        return _one_of(name, self.text(name, default), allowed)
 
     def number(
         self,
         name: str,
-        default: T,
-        kind: Callable[[str], T],
+        default: Number,
+        kind: type[Number],
         minimum: float,
         maximum: float | None = None,
-    ) -> T:
+    ) -> Number:
         raw = self.optional(name)
         if raw is None:
             return default
@@ -144,9 +214,23 @@ class _EnvReader:
         except ValueError:
             noun = "an integer" if kind is int else "a number"
             raise ConfigError(f"{name} must be {noun} >= {minimum}, got {raw!r}") from None
-        if value < minimum or (maximum is not None and value > maximum):  # type: ignore[operator]
+        if value < minimum or (maximum is not None and value > maximum):
             bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
             raise ConfigError(f"{name} must be {bounds}, got {raw!r}")
+        return value
+
+    def positive(self, name: str, default: Number, kind: type[Number], allow_zero: bool = False) -> Number:
+        """The LOKI_* rule: a finite number above 0 (or 0 itself with `allow_zero`)."""
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        try:
+            value: Number | None = kind(raw)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+            wanted = "a non-negative" if allow_zero else "a positive"
+            raise ConfigError(f"{name} must be {wanted} {kind.__name__} (got {raw!r})")
         return value
 
     def origins(self, name: str) -> tuple[str, ...]:

@@ -1,8 +1,7 @@
 """`GET /dashboards`: the rendered embeddable Grafana panels, as iframes, for viewers of the chat.
 
-The panel list is `provisioning/grafana/embeds.json` (written by `python -m scripts.render`), read once
-when the blueprint is registered; `GRAFANA_EMBEDS_PATH` (env, or the app config key of that name) points
-elsewhere. Each iframe shows Grafana's solo-panel page:
+The panel list is the app's embeds catalog (app.embeds: `provisioning/grafana/embeds.json`, or the file
+`GRAFANA_EMBEDS_PATH` names), read once when the app is built. Each iframe shows Grafana's solo-panel page:
 `<GRAFANA_PUBLIC_URL>/d-solo/<uid>/<slug>?orgId=1&panelId=<id>&from=now-1h&to=now&theme=<t>&refresh=<r>`.
 Grafana must allow that: anonymous Viewer access and `allow_embedding` (see docker-compose.yml).
 
@@ -12,65 +11,23 @@ The template is autoescaped, and the Content-Security-Policy allows frames from 
 
 from __future__ import annotations
 
-import json
-import os
 import secrets
-from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from flask import Blueprint, Flask, current_app, render_template, request
-from flask.blueprints import BlueprintSetupState
+from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
-DEFAULT_EMBEDS_PATH = Path(__file__).resolve().parent.parent / "provisioning" / "grafana" / "embeds.json"
-EMBEDS_PATH_SETTING = "GRAFANA_EMBEDS_PATH"
+# Re-exported: the page tests read the rendered default file through this module.
+from app.config import DEFAULT_EMBEDS_PATH as DEFAULT_EMBEDS_PATH
+from app.embeds import EmbeddedPanel
+from app.state import chat_state
+
 ORG_ID = "1"  # the anonymous Viewer's org (Main Org.); another orgId sends viewers to the login page
 TIME_FROM, TIME_TO = "now-1h", "now"
 REFRESH = "30s"
 THEMES = ("light", "dark")
-EXTENSION_KEY = "chat_embeds"
 
 embed_page_bp = Blueprint("embed_page", __name__, template_folder="templates")
-
-
-@dataclass(frozen=True)
-class EmbeddedPanel:
-    """One entry of embeds.json."""
-
-    title: str
-    path: str  # /d-solo/<uid>/<slug>?panelId=<id>
-
-
-@dataclass(frozen=True)
-class EmbedCatalog:
-    """What /dashboards can show: the panels, or why there are none."""
-
-    panels: tuple[EmbeddedPanel, ...]
-    problem: str | None = None
-
-
-def load_embeds(path: Path) -> EmbedCatalog:
-    """Read embeds.json; a missing or malformed file becomes a `problem` the page shows, not a crash."""
-    try:
-        entries = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return EmbedCatalog((), f"{path} does not exist: run `python -m scripts.render` (make render).")
-    except (OSError, ValueError) as exc:
-        return EmbedCatalog((), f"{path} is not readable JSON ({exc}): re-run `python -m scripts.render`.")
-    if not isinstance(entries, list):
-        return EmbedCatalog((), f"{path} must hold a JSON list of panels: re-run `python -m scripts.render`.")
-    panels = []
-    for index, entry in enumerate(entries):
-        if not (
-            isinstance(entry, dict)
-            and isinstance(entry.get("title"), str)
-            and isinstance(entry.get("path"), str)
-            and entry["path"].startswith("/d-solo/")
-        ):
-            return EmbedCatalog((), f"{path}: entry {index} needs a title and a /d-solo/... path.")
-        panels.append(EmbeddedPanel(title=entry["title"], path=entry["path"]))
-    return EmbedCatalog(tuple(panels))
 
 
 def grafana_origin(public_url: str | None) -> str | None:
@@ -92,15 +49,6 @@ def solo_panel_url(public_url: str, panel: EmbeddedPanel, theme: str) -> str:
     return f"{public_url.rstrip('/')}{path_part.path}?{urlencode(ordered)}"
 
 
-def _register(state: BlueprintSetupState) -> None:
-    app: Flask = state.app
-    configured = app.config.get(EMBEDS_PATH_SETTING) or os.environ.get(EMBEDS_PATH_SETTING)
-    app.extensions[EXTENSION_KEY] = load_embeds(Path(configured) if configured else DEFAULT_EMBEDS_PATH)
-
-
-embed_page_bp.record_once(_register)
-
-
 def _content_security_policy(origin: str | None, nonce: str) -> str:
     return "; ".join(
         (
@@ -117,8 +65,9 @@ def _content_security_policy(origin: str | None, nonce: str) -> str:
 
 @embed_page_bp.get("/dashboards")
 def dashboards() -> ResponseReturnValue:
-    catalog: EmbedCatalog = current_app.extensions[EXTENSION_KEY]
-    public_url = current_app.extensions["chat_config"].grafana_public_url
+    state = chat_state()
+    catalog = state.embeds
+    public_url = state.config.grafana_public_url
     origin = grafana_origin(public_url)
     theme = request.args.get("theme", THEMES[0])
     theme = theme if theme in THEMES else THEMES[0]

@@ -3,10 +3,10 @@
     python -m bench.bench_broadcast [--seconds 4] [--clients 50,200]
 
 For each client count, four fresh `python -m app` servers (OFF, ON, ON, OFF: a drift in machine load hits
-both modes alike) take the same closed-loop load from scripts.loadgen (every client sends its next
+both modes alike) take the same closed-loop load from scripts.common.load (every client sends its next
 message when its previous one comes back; every message goes to every client):
 - OFF: CHAT_METRICS=0 (no-op metric handles) and no LOKI_URL (logs to stdout only);
-- ON: the real metrics, and LOKI_URL pointing at tests.loki_receiver (Loki's push API, validating, 204).
+- ON: the real metrics, and LOKI_URL pointing at tests.support.loki_receiver (Loki push API, strict, 204).
 
 Printed per run: deliveries per second, p50/p99 delivery latency, and the server's CPU time per delivery
 (process_cpu_seconds_total, which stays exported when the chat metrics are off, scraped when the load
@@ -38,10 +38,10 @@ from app.instruments import Instruments
 from app.metrics import ChatMetrics
 from app.session import Session
 from app.transport import ConnectionClosed
-from scripts.loadgen import LoadError, LoadResult, LoadSpec, run_load
-from scripts.procs import running_app
-from tests.conftest import metric, scrape
-from tests.loki_receiver import LokiReceiver
+from scripts.common.load import LoadError, LoadResult, LoadSpec, run_load
+from scripts.common.procs import running_app
+from tests.support.loki_receiver import LokiReceiver
+from tests.support.metrics import metric, scrape
 
 TARGET_RATIO = 0.97
 ORDER = ("OFF", "ON", "ON", "OFF")

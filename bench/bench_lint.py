@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scripts.procs import REPO_ROOT
+from scripts.common.paths import REPO_ROOT
 
 GENERATED = 1000
 TARGETS_S = {"repo": 2.0, f"{GENERATED} dashboards": 20.0}

@@ -1,6 +1,6 @@
 """Caller-thread cost of one log record: our Loki handler vs python-logging-loki's, in the same run.
 
-All contenders log the same message to the same strict Loki receiver (tests/loki_receiver.py), which
+All contenders log the same message to the same strict Loki receiver (tests/support/loki_receiver.py), which
 answers 204. It runs in a child process, like a real Loki: in-process, its JSON parsing and validation
 would compete for this process's GIL and bill every contender for the test harness. What is timed is the
 `logger.info(...)` call in the calling thread, i.e. what a chat request pays; each contender runs several
@@ -30,7 +30,7 @@ from logging_loki import LokiHandler, LokiQueueHandler
 from app.logformat import JsonLineFormatter
 from app.logship import LokiShipHandler, LokiShipper, ShipperConfig, push_url_from, stderr_status_logger
 from app.metrics import ChatMetrics
-from tests.loki_receiver import LokiReceiver
+from tests.support.loki_receiver import LokiReceiver
 
 ROUNDS = 3
 TARGET_US = 15.0

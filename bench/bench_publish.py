@@ -1,7 +1,7 @@
 """`make publish` against the Grafana emulator: request/write counts of a no-op publish, and the time to
 publish 1,000 dashboards with 20 ms latency per request versus a naive sequential grafana-client loop.
 
-The emulator (tests/grafana_emulator) runs in a child process, like a real Grafana, so its request
+The emulator (tests/support/grafana_emulator) runs in a child process, like a real Grafana, so its request
 handling does not compete with the contenders for this process's GIL. Both contenders create 1,000
 new dashboards (distinct uids) of the same size in their own folder:
   * baseline: `api.dashboard.update_dashboard({... "overwrite": True})` once per dashboard, sequentially
@@ -26,10 +26,10 @@ from typing import Any
 
 from grafana_client import GrafanaApi
 
-from scripts.publish import WORKERS
-from tests.grafana_emulator import GrafanaEmulator, Token
-from tests.grafana_emulator.publish_cli import run_publish
-from tests.grafana_emulator.rendered import dashboard, write_tree
+from scripts.publish.cli import WORKERS
+from tests.support.grafana_emulator import GrafanaEmulator, Token
+from tests.support.grafana_emulator.publish_cli import run_publish
+from tests.support.grafana_emulator.rendered import dashboard, write_tree
 
 DASHBOARDS = 1000
 LATENCY_S = 0.020

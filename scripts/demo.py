@@ -34,9 +34,11 @@ from pathlib import Path
 
 import requests
 
-from scripts.loadgen import LoadError, LoadSpec, run_load
-from scripts.procs import REPO_ROOT, running_app, wait_http_ok
-from scripts.verify import running_prometheus
+from scripts.common.exits import ExitCode
+from scripts.common.load import LoadError, LoadSpec, run_load
+from scripts.common.paths import REPO_ROOT
+from scripts.common.procs import running_app, wait_http_ok
+from scripts.common.prometheus import running_prometheus
 
 ENV_FILE = REPO_ROOT / ".env"
 COMPOSE_APP_URL = "http://127.0.0.1:8000"
@@ -308,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         report.add("demo", False, "interrupted; everything started was stopped")
     report.print_summary()
     print(f"  took {time.monotonic() - started:.0f} s")
-    return 0 if report.ok else 1
+    return ExitCode.OK if report.ok else ExitCode.FAILED
 
 
 if __name__ == "__main__":

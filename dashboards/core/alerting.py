@@ -1,8 +1,10 @@
 """Alert rules, contact points and the notification policy, in Grafana's provisioning shapes.
 
-grafanalib's AlertRulev9/AlertGroup emit the ruler API shape and lose the rule uid (library-notes.md
-§1), so these small value objects emit:
-- `to_json_data()`: the alerting provisioning API bodies (grafana-http-api.md §7);
+grafanalib's AlertRulev9/AlertGroup emit the ruler API shape and put the rule uid outside `grafana_alert`,
+where Grafana does not read it (weaveworks/grafanalib: grafanalib/core.py, AlertRulev9.to_json_data), so
+these small value objects emit:
+- `to_json_data()`: the alerting provisioning API bodies (grafana/grafana: pkg/services/ngalert/api/tooling/
+  definitions/provisioning_*.go);
 - `to_file_provisioning()`: the same objects as Grafana's alerting file-provisioning YAML expects.
 Every rule evaluates query A -> reduce B -> threshold C, links to a dashboard panel and names a runbook.
 Alert queries use fixed windows (`[5m]`), not `$__rate_interval`: a rule has no dashboard time range.
@@ -15,24 +17,34 @@ from typing import Any
 import attr
 from attr.validators import and_, deep_iterable, in_, instance_of, matches_re, max_len
 
-from dashboards.core.conventions import CHAT_FOLDER, LOKI_UID, PROMETHEUS_UID, Folder
-from dashboards.core.dashboard import UID_PATTERN, ChatDashboard
+from dashboards.core.conventions import (
+    CHAT_FOLDER,
+    EXEC_ERR_STATES,
+    EXPRESSION_UID,
+    MAX_NAME_CHARS,
+    NO_DATA_STATES,
+    ORG_ID,
+    QUERY_DATASOURCES,
+    SEVERITIES,
+    UID_PATTERN,
+    WEBHOOK_TOKEN_PLACEHOLDER,
+    Folder,
+    parse_duration,
+)
+from dashboards.core.dashboard import ChatDashboard
 
-ORG_ID = 1
-EXPRESSION_UID = "__expr__"  # Grafana's server-side expressions pseudo-datasource
-SEVERITIES = ("critical", "warning")
-NO_DATA_STATES = ("Alerting", "NoData", "OK", "KeepLast")
-EXEC_ERR_STATES = ("Alerting", "Error", "OK", "KeepLast")
 THRESHOLD_OPS = ("gt", "lt")
 REDUCERS = ("last", "mean", "max", "min", "sum", "count")
-QUERY_DATASOURCES = {PROMETHEUS_UID: "prometheus", LOKI_UID: "loki"}  # uid -> plugin type
 RUNBOOK_BASE_URL = "https://github.com/grafana-chat-as-code/grafana-chat-as-code/blob/main/README.md"
-# The publisher replaces this with $ALERT_WEBHOOK_TOKEN from its environment before a PUT/POST;
-# Grafana's file provisioning expands it itself when it reads alerting.yaml.
-WEBHOOK_TOKEN_PLACEHOLDER = "$ALERT_WEBHOOK_TOKEN"
-DURATION_PATTERN = r"([0-9]+[smhd])+"
-MAX_NAME_CHARS = 190  # Grafana rejects longer rule titles and rule group names
 MATCHER_OPERATORS = ("=", "!=", "=~", "!~")
+
+
+def _duration(_instance: Any, attribute: Any, value: str) -> None:
+    """Grafana parses these fields as Prometheus durations: refuse what it would reject, naming the field."""
+    try:
+        parse_duration(value)
+    except ValueError as error:
+        raise ValueError(f"{attribute.name}: {error}") from None
 
 
 def _matcher(_instance: Any, _attribute: Any, matcher: Any) -> None:
@@ -72,7 +84,7 @@ class AlertRule:
     datasource_uid: str = attr.ib(validator=in_(tuple(QUERY_DATASOURCES)))
     op: str = attr.ib(validator=in_(THRESHOLD_OPS))
     threshold: float = attr.ib(validator=instance_of(int | float))
-    pending_for: str = attr.ib(validator=matches_re(DURATION_PATTERN))
+    pending_for: str = attr.ib(validator=_duration)
     no_data_state: str = attr.ib(validator=in_(NO_DATA_STATES))
     exec_err_state: str = attr.ib(validator=in_(EXEC_ERR_STATES))
     dashboard: ChatDashboard = attr.ib(validator=instance_of(ChatDashboard))
@@ -225,9 +237,9 @@ class Route:
     object_matchers: list[tuple[str, str, str]] = attr.ib(
         validator=deep_iterable(_matcher, instance_of(list))
     )
-    group_wait: str = attr.ib(validator=matches_re(DURATION_PATTERN))
-    group_interval: str = attr.ib(validator=matches_re(DURATION_PATTERN))
-    repeat_interval: str = attr.ib(validator=matches_re(DURATION_PATTERN))
+    group_wait: str = attr.ib(validator=_duration)
+    group_interval: str = attr.ib(validator=_duration)
+    repeat_interval: str = attr.ib(validator=_duration)
 
     def to_json_data(self) -> dict[str, Any]:
         return {
@@ -246,9 +258,9 @@ class NotificationPolicy:
     receiver: ContactPoint = attr.ib(validator=instance_of(ContactPoint))
     group_by: list[str] = attr.ib(validator=deep_iterable(instance_of(str), instance_of(list)))
     routes: list[Route] = attr.ib(validator=deep_iterable(instance_of(Route), instance_of(list)))
-    group_wait: str = attr.ib(default="30s", validator=matches_re(DURATION_PATTERN))
-    group_interval: str = attr.ib(default="5m", validator=matches_re(DURATION_PATTERN))
-    repeat_interval: str = attr.ib(default="4h", validator=matches_re(DURATION_PATTERN))
+    group_wait: str = attr.ib(default="30s", validator=_duration)
+    group_interval: str = attr.ib(default="5m", validator=_duration)
+    repeat_interval: str = attr.ib(default="4h", validator=_duration)
 
     def to_json_data(self) -> dict[str, Any]:
         """Body of PUT /api/v1/provisioning/policies."""

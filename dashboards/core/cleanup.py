@@ -25,3 +25,12 @@ def plain_json(value: Any) -> Any:
 def keep_keys(data: dict[str, Any], keys: frozenset[str]) -> dict[str, Any]:
     """Only the listed top-level keys of `data`: drops grafanalib's legacy keys Grafana no longer reads."""
     return {key: item for key, item in data.items() if key in keys}
+
+
+def merged(data: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`data` with `extra` laid over it: mappings in both are merged key by key, any other value replaces."""
+    result = dict(data)
+    for key, item in extra.items():
+        current = result.get(key)
+        result[key] = merged(current, item) if isinstance(current, dict) and isinstance(item, dict) else item
+    return result

@@ -22,7 +22,14 @@ from attr.validators import instance_of, matches_re
 from grafanalib import core
 
 from dashboards.core.cleanup import keep_keys, plain_json
-from dashboards.core.conventions import DASHBOARD_TAG, LOKI, LOKI_UID, PROMETHEUS, PROMETHEUS_UID
+from dashboards.core.conventions import (
+    DASHBOARD_TAG,
+    LOKI,
+    LOKI_UID,
+    PROMETHEUS,
+    PROMETHEUS_UID,
+    UID_PATTERN,
+)
 from dashboards.core.variables import DatasourceVariable, QueryVariable
 
 SCHEMA_VERSION = 42
@@ -47,7 +54,6 @@ DASHBOARD_KEYS = frozenset(
 )
 # Defaults Grafana 12.2+ adds on save when they are missing (applyFrontendDefaults).
 SAVE_MODEL_DEFAULTS = {"fiscalYearStartMonth": 0, "weekStart": ""}
-UID_PATTERN = r"[a-zA-Z0-9_-]{1,40}"  # Grafana's uid rule (grafana-http-api.md §1.3)
 BUILT_IN_ANNOTATIONS = {
     "builtIn": 1,
     "datasource": {"type": "grafana", "uid": "-- Grafana --"},

@@ -14,9 +14,9 @@ import attr
 from attr.validators import deep_iterable, instance_of, optional
 from grafanalib import core
 
+from dashboards.core.conventions import GRID_COLUMNS
 from dashboards.core.panels import RowHeader
 
-GRID_COLUMNS = 24
 DEFAULT_HEIGHT = 8
 
 
@@ -61,7 +61,7 @@ def grid(*rows: Row) -> list[core.Panel]:
     for row in rows:
         if row.title:
             header = RowHeader(
-                title=row.title, id=len(laid_out) + 1, gridPos=core.GridPos(h=1, w=24, x=0, y=y)
+                title=row.title, id=len(laid_out) + 1, gridPos=core.GridPos(h=1, w=GRID_COLUMNS, x=0, y=y)
             )
             laid_out.append(header)
             y += 1

@@ -1,7 +1,9 @@
 """Current Grafana panel types on top of grafanalib's panels, with its outdated defaults fixed.
 
-What changes compared with grafanalib 0.7.1 (see library-notes.md §1):
+What changes compared with grafanalib 0.7.1 (weaveworks/grafanalib: grafanalib/core.py, Panel.panel_json):
 - only keys current Grafana reads are emitted (no `span`, `height`, `error`, `maxDataPoints: 100`, ...);
+- the panel query options `interval`, `maxDataPoints`, `timeFrom` and `timeShift` are emitted when set,
+  and `extraJson` is merged last, so nothing an author passes is dropped silently;
 - the panel datasource defaults to the datasource of its queries, as a `{type, uid}` object;
 - every panel has a `unit` and a proper base threshold step (grafanalib's Stat emits `steps: ""`);
 - Stat, BarGauge and Gauge reduce with `lastNotNull` (grafanalib: `mean`) under `options.reduceOptions`;
@@ -15,10 +17,10 @@ import json
 from typing import Any
 
 import attr
-from attr.validators import in_, instance_of
+from attr.validators import in_, instance_of, optional
 from grafanalib import core
 
-from dashboards.core.cleanup import keep_keys
+from dashboards.core.cleanup import keep_keys, merged
 from dashboards.core.conventions import UNIT_COUNT, UNIT_NONE
 
 PANEL_KEYS = frozenset(
@@ -28,9 +30,13 @@ PANEL_KEYS = frozenset(
         "fieldConfig",
         "gridPos",
         "id",
+        "interval",
         "links",
+        "maxDataPoints",
         "options",
         "targets",
+        "timeFrom",
+        "timeShift",
         "title",
         "transformations",
         "transparent",
@@ -55,10 +61,6 @@ def steps(base_color: str, *levels: tuple[float, str]) -> list[dict[str, Any]]:
     return [{"color": base_color, "value": None}] + [{"color": c, "value": v} for v, c in levels]
 
 
-def _embeddable_flag() -> Any:
-    return attr.ib(default=False, validator=instance_of(bool), kw_only=True)
-
-
 def _base_thresholds() -> Any:
     return attr.ib(factory=lambda: steps("green"), validator=instance_of(list))
 
@@ -72,10 +74,17 @@ def targets_datasource(targets: list[Any]) -> dict[str, str] | None:
 
 
 def modernise(panel: core.Panel, data: dict[str, Any]) -> dict[str, Any]:
-    """Drop grafanalib's legacy keys and default-valued keys; default the datasource to the queries' one."""
-    data = {key: item for key, item in keep_keys(data, PANEL_KEYS).items() if PANEL_DEFAULTS.get(key) != item}
-    data["datasource"] = panel.dataSource or targets_datasource(panel.targets)
-    return data
+    """Drop grafanalib's legacy keys and default-valued keys; default the datasource to the queries' one.
+
+    `extraJson` is merged last, over what our panels compute too, as grafanalib documents it: raw additions
+    or overrides for what the classes do not model.
+    """
+    current = {
+        **keep_keys(data, PANEL_KEYS),
+        "datasource": panel.dataSource or targets_datasource(panel.targets),
+    }
+    with_extra = merged(current, panel.extraJson or {})
+    return {key: item for key, item in with_extra.items() if PANEL_DEFAULTS.get(key) != item}
 
 
 def _scaled_field_config(panel: BarGauge | Gauge) -> dict[str, Any]:
@@ -97,28 +106,40 @@ def _reduce_options(calc: str, all_values: bool = False) -> dict[str, Any]:
 
 
 @attr.s
-class TimeSeries(core.TimeSeries):
+class ChatPanel:
+    """The fields every panel of ours adds or redefines. List it first among the bases: attrs takes an
+    inherited field from the first base in the MRO that has it, so these replace grafanalib's.
+
+    grafanalib defaults `maxDataPoints` to 100, a cap on every query's resolution; Grafana's own default
+    follows the panel's width, so here it is unset unless an author sets it.
+    `embeddable=True` marks a panel for viewers (see the module docstring).
+    """
+
+    maxDataPoints: int | None = attr.ib(default=None, validator=optional(instance_of(int)), kw_only=True)
+    embeddable: bool = attr.ib(default=False, validator=instance_of(bool), kw_only=True)
+
+
+@attr.s
+class TimeSeries(ChatPanel, core.TimeSeries):
     """Time series. grafanalib hides a legend with displayMode "hidden", which schemaVersion 37 replaced by
     `showLegend` (a dashboard at 42 is not migrated), so the legend's visibility is written explicitly."""
 
     thresholds: list[dict[str, Any]] = _base_thresholds()
-    embeddable: bool = _embeddable_flag()
 
     def to_json_data(self) -> dict[str, Any]:
-        data = modernise(self, super().to_json_data())
+        data = super().to_json_data()
         legend = data["options"]["legend"]
         legend["showLegend"] = self.legendDisplayMode != "hidden"
         if not legend["showLegend"]:
             legend["displayMode"] = "list"
-        return data
+        return modernise(self, data)
 
 
 @attr.s
-class Stat(core.Stat):
+class Stat(ChatPanel, core.Stat):
     unit: str = attr.ib(default=UNIT_NONE, validator=instance_of(str))
     reduceCalc: str = attr.ib(default="lastNotNull", validator=in_(REDUCERS))
     thresholds: list[dict[str, Any]] = _base_thresholds()
-    embeddable: bool = _embeddable_flag()
 
     def to_json_data(self) -> dict[str, Any]:
         overrides = {
@@ -145,13 +166,12 @@ class Stat(core.Stat):
 
 
 @attr.s
-class BarGauge(core.BarGauge):
+class BarGauge(ChatPanel, core.BarGauge):
     unit: str = attr.ib(default=UNIT_NONE, validator=instance_of(str))
     calc: str = attr.ib(default="lastNotNull", validator=in_(REDUCERS))
     displayMode: str = attr.ib(default=core.GAUGE_DISPLAY_MODE_GRADIENT)
     max: float | None = attr.ib(default=None)
     thresholds: list[dict[str, Any]] = _base_thresholds()
-    embeddable: bool = _embeddable_flag()
 
     def to_json_data(self) -> dict[str, Any]:
         overrides = {
@@ -169,13 +189,12 @@ class BarGauge(core.BarGauge):
 
 
 @attr.s
-class Gauge(core.GaugePanel):
+class Gauge(ChatPanel, core.GaugePanel):
     """The gauge panel. grafanalib's GaugePanel puts reduce and marker options where Grafana ignores them."""
 
     unit: str = attr.ib(default=UNIT_NONE, validator=instance_of(str))
     calc: str = attr.ib(default="lastNotNull", validator=in_(REDUCERS))
     thresholds: list[dict[str, Any]] = _base_thresholds()
-    embeddable: bool = _embeddable_flag()
 
     def to_json_data(self) -> dict[str, Any]:
         overrides = {
@@ -191,9 +210,8 @@ class Gauge(core.GaugePanel):
 
 
 @attr.s
-class Table(core.Table):
+class Table(ChatPanel, core.Table):
     thresholds: list[dict[str, Any]] = _base_thresholds()
-    embeddable: bool = _embeddable_flag()
 
     def to_json_data(self) -> dict[str, Any]:
         overrides = {
@@ -212,7 +230,7 @@ class Table(core.Table):
 
 
 @attr.s
-class Heatmap(core.Panel):
+class Heatmap(ChatPanel, core.Panel):
     """Heatmap of Prometheus histogram buckets: `sum by (le) (rate(x_bucket[...]))`, format heatmap.
 
     `unit` is the bucket axis (e.g. seconds), `cellUnit` the value of one cell.
@@ -221,7 +239,6 @@ class Heatmap(core.Panel):
     unit: str = attr.ib(default=UNIT_NONE, validator=instance_of(str))
     cellUnit: str = attr.ib(default=UNIT_COUNT, validator=instance_of(str))
     colorScheme: str = attr.ib(default="Oranges", validator=instance_of(str))
-    embeddable: bool = _embeddable_flag()
 
     def to_json_data(self) -> dict[str, Any]:
         overrides = {
@@ -250,13 +267,12 @@ class Heatmap(core.Panel):
 
 
 @attr.s
-class Logs(core.Logs):
+class Logs(ChatPanel, core.Logs):
     """Logs panel. It shows lines, not numbers, so it has no unit."""
 
     showTime: bool = attr.ib(default=True, validator=instance_of(bool))
     wrapLogMessages: bool = attr.ib(default=True, validator=instance_of(bool))
     enableLogDetails: bool = attr.ib(default=True, validator=instance_of(bool))
-    embeddable: bool = _embeddable_flag()
 
     def to_json_data(self) -> dict[str, Any]:
         return modernise(self, {**super().to_json_data(), "fieldConfig": PANEL_DEFAULTS["fieldConfig"]})

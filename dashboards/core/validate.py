@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from itertools import combinations
 from typing import Any
 
-from dashboards.core.layout import GRID_COLUMNS
+from dashboards.core.conventions import GRID_COLUMNS
 
 SCHEDULER_BASE_INTERVAL_S = 10  # Grafana evaluates rule groups on multiples of this
 

@@ -1,0 +1,1 @@
+"""What every stage shares and no stage owns: paths, managed processes, external tools, exit codes."""

@@ -1,0 +1,12 @@
+"""The exit codes of every CLI in scripts/ (and so of every Makefile target that runs one)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILED = 1  # checks failed, files stale, a write rejected, Grafana unreachable
+    CONFIG = 2  # the tool cannot run: bad arguments or settings, missing files or programs, 401/403
+    DRIFT = 3  # publish refused to overwrite an object edited in Grafana (use --force)

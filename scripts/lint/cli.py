@@ -1,0 +1,108 @@
+"""`make lint`: prove the rendered dashboards and alert rules are well-formed, follow best practice, parse,
+and only use metrics, labels and Loki stream labels the app really has.
+
+    python -m scripts.lint [--dir provisioning/grafana] [--json]
+
+Prints a table (where, rule, status, message) of every failed or waived check and exits 1 when anything
+failed, 2 when the lint itself cannot run (no rendered files, promtool/node missing). The checks live in
+scripts/lint/: dashboards.py, alerts.py, queries.py (+ promql.py, logql.py); waivers in waivers.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from scripts.common.exits import ExitCode
+from scripts.common.tools import ToolMissingError
+from scripts.lint.alerts import lint_alert_rules
+from scripts.lint.dashboards import lint_dashboard
+from scripts.lint.queries import check_variable_queries, lint_queries
+from scripts.lint.registry import build_registry
+from scripts.lint.waivers import WAIVERS, Waiver, apply_waivers
+from scripts.rendered.layout import OUTPUT_DIR
+from scripts.rendered.model import (
+    Finding,
+    alert_queries,
+    iter_panels,
+    iter_rules,
+    panel_queries,
+    variable_selector_queries,
+)
+from scripts.rendered.tree import RenderedTree, load_tree
+
+
+def lint_rendered(rendered: RenderedTree, waivers: tuple[Waiver, ...] = WAIVERS) -> list[Finding]:
+    """Every finding for already-loaded render output, waivers applied."""
+    findings = list(rendered.problems)
+    for dashboard in rendered.dashboards:
+        findings += lint_dashboard(dashboard)
+    findings += lint_alert_rules(rendered.rule_groups, {d.uid: d for d in rendered.dashboards})
+    queries = [q for d in rendered.dashboards for ref in iter_panels(d) for q in panel_queries(ref)]
+    queries += [q for rule in iter_rules(rendered.rule_groups) for q in alert_queries(rule)]
+    queries += [q for d in rendered.dashboards for q in variable_selector_queries(d)]
+    registry = build_registry()
+    findings += lint_queries(queries, registry)
+    findings += [f for d in rendered.dashboards for f in check_variable_queries(d, registry)]
+    return apply_waivers(findings, waivers)
+
+
+def lint_directory(directory: Path, waivers: tuple[Waiver, ...] = WAIVERS) -> list[Finding]:
+    return lint_rendered(load_tree(directory), waivers)
+
+
+def format_table(findings: list[Finding]) -> str:
+    """One row per finding; the query, when the finding is about one, on the line below its row."""
+    rows = [("WHERE", "RULE", "STATUS", "MESSAGE", "")]
+    rows += [
+        (f.where, f.rule, f.status, f.message + (f" (waived: {f.reason})" if f.reason else ""), f.query)
+        for f in findings
+    ]
+    widths = [min(max(len(row[i]) for row in rows), 60) for i in range(3)]
+    lines = []
+    for row in rows:
+        cells = "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
+        lines.append(f"{cells}  {row[3]}")
+        if row[4]:
+            lines.append(" " * (sum(widths) + 6) + f"query: {row[4]}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.lint", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dir", type=Path, default=OUTPUT_DIR, help="render output (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print findings as JSON")
+    args = parser.parse_args(argv)
+    if not (args.dir / "dashboards").is_dir():
+        print(
+            f"error: no dashboards in {args.dir}/dashboards: run `python -m scripts.render` first",
+            file=sys.stderr,
+        )
+        return ExitCode.CONFIG
+    rendered = load_tree(args.dir)
+    try:
+        findings = lint_rendered(rendered)
+    except ToolMissingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.CONFIG
+    failed = [f for f in findings if f.status == "fail"]
+    summary = {
+        "dashboards": len(rendered.dashboards),
+        "panels": sum(1 for d in rendered.dashboards for _ in iter_panels(d)),
+        "alert_rules": sum(1 for _ in iter_rules(rendered.rule_groups)),
+        "failed": len(failed),
+        "waived": len(findings) - len(failed),
+    }
+    if args.json:
+        print(json.dumps({"summary": summary, "findings": [asdict(f) for f in findings]}, indent=2))
+    else:
+        if findings:
+            print(format_table(findings))
+        print(
+            f"lint: {summary['dashboards']} dashboards, {summary['panels']} panels, {summary['alert_rules']} "
+            f"alert rules: {summary['failed']} failed, {summary['waived']} waived"
+        )
+    return ExitCode.FAILED if failed else ExitCode.OK

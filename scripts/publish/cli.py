@@ -1,0 +1,223 @@
+"""Publish the rendered dashboards and alerting to Grafana through its HTTP API: `make publish`.
+
+    python -m scripts.publish [--env NAME] [--dir DIR] [--plan] [--diff] [--json] [--force] [--prune]
+                              [--wait SECONDS]
+
+Steps: health check (GET /api/health; `--wait` retries for a freshly started Grafana), plan (read what
+Grafana has and compare it semantically with provisioning/grafana/), then write only what changed:
+folder, contact points, notification policy, dashboards, rule groups, and with `--prune` delete the
+dashboards and alert rules of the managed folder that are no longer in code (without it, a rule removed
+from a group in code is kept in Grafana: the group is written with it). `--plan` (`--dry-run`,
+`make diff`) stops after the plan and writes nothing. A publish with nothing changed writes nothing and
+creates no dashboard versions.
+
+A dashboard changed in Grafana since our last publish (a UI edit) is never overwritten silently: it is
+reported as drifted with a diff of what the edit changed, the rest is published, and the exit code is 3.
+`--force` overwrites (or, with --prune, deletes) drifted dashboards. See scripts/publish/plan.py for how
+our last publish is recognised
+(and scripts/publish/compare.py for the marker).
+
+Configuration (environment): GRAFANA_URL, GRAFANA_TOKEN (service-account token, role Admin because of
+the alerting provisioning API) or GRAFANA_USER + GRAFANA_PASSWORD, GRAFANA_ORG_ID, GRAFANA_PUBLIC_URL
+(base of the printed dashboard/embed URLs; default GRAFANA_URL), GRAFANA_TIMEOUT (seconds, default 10),
+ALERT_WEBHOOK_TOKEN (put into the webhook contact point). `--env NAME` reads the target from
+`--env-file` (default provisioning/environments.yaml; see environments.example.yaml). Tokens are read
+from the environment only and are never printed.
+
+Exit codes:
+    0  success (or: plan computed, no drift)
+    1  failed: Grafana unreachable, or a write was rejected (see the one-line error)
+    2  configuration error: missing/invalid settings or rendered files, bad credentials (401),
+       insufficient role (403)
+    3  drift refused: a dashboard was edited in Grafana; nothing was overwritten (use --force)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TextIO
+
+from scripts.common.exits import ExitCode
+from scripts.publish.apply import FAILED, OK, Outcome, apply_plan
+from scripts.publish.client import Grafana
+from scripts.publish.desired import Desired, load_desired
+from scripts.publish.errors import PublishError
+from scripts.publish.kinds import change_diff
+from scripts.publish.model import Action, Change, Kind, Plan
+from scripts.publish.plan import build_plan
+from scripts.publish.revision import current_revision
+from scripts.publish.target import Target, load_target, request_timeout, safe_url
+from scripts.publish.writers import Writer
+
+WORKERS = 8  # concurrent requests: hides latency without hammering Grafana's database
+PROGRESS_FROM = 20  # show progress on stderr when at least this many objects are written
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m scripts.publish", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--env", help="target named in the environments file (default: GRAFANA_* variables)")
+    parser.add_argument("--env-file", type=Path, default=Path("provisioning/environments.yaml"))
+    parser.add_argument("--dir", type=Path, default=Path("provisioning/grafana"), help="rendered files")
+    parser.add_argument(
+        "--plan", "--dry-run", dest="plan_only", action="store_true", help="plan only, write nothing"
+    )
+    parser.add_argument("--diff", action="store_true", help="show a unified diff for every change")
+    parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    parser.add_argument("--force", action="store_true", help="overwrite dashboards edited in Grafana")
+    parser.add_argument(
+        "--prune", action="store_true", help="delete managed objects that are no longer in code"
+    )
+    parser.add_argument(
+        "--wait", type=float, default=0.0, metavar="SECONDS", help="wait for Grafana to be healthy"
+    )
+    return parser.parse_args(argv)
+
+
+# ---- output ----------------------------------------------------------------------------------------------
+def _summary(plan: Plan) -> str:
+    counts = {action: sum(1 for c in plan.changes if c.action == action) for action in Action}
+    return "plan: " + ", ".join(f"{n} {action}" for action, n in counts.items())
+
+
+def print_plan(plan: Plan, target: Target, show_diff: bool, force: bool, out: TextIO) -> None:
+    where = f"Grafana {safe_url(target.url)} ({plan.grafana_version})"
+    print(f"{where}, env {target.name}, folder {target.folder_uid}", file=out)
+    for change in plan.changes:
+        note = f" - {change.reason}" if change.reason else ""
+        if change.action == Action.DRIFTED:
+            verb = "overwrites" if change.desired is not None else "deletes"
+            note += f" (--force {verb} it)" if not force else f" (--force given: publishing {verb} it)"
+        print(f"  {change.action:<10} {change.label}{note}", file=out)
+        if change.action == Action.DRIFTED or (show_diff and change.action != Action.UNCHANGED):
+            diff = change_diff(change)
+            if diff:
+                print("\n".join("      " + line for line in diff.splitlines()), file=out)
+    print(_summary(plan), file=out)
+
+
+def _urls(plan: Plan, outcomes: list[Outcome], desired: Desired, target: Target) -> dict[str, Any]:
+    base = target.public_url.rstrip("/")
+    paths = {c.key: c.url for c in plan.changes if c.kind == Kind.DASHBOARD and c.url}
+    paths.update(
+        {
+            o.change.key: o.url
+            for o in outcomes
+            if o.change.kind == Kind.DASHBOARD and o.status == OK and o.url
+        }
+    )
+    dashboards = {uid: base + paths[uid] for uid in desired.dashboards if paths.get(uid)}
+    embeds = [
+        {"title": e.get("title", ""), "url": base + str(e["path"])} for e in desired.embeds if e.get("path")
+    ]
+    return {"dashboards": dashboards, "embeds": embeds}
+
+
+def _progress(done: int, total: int) -> None:
+    if total >= PROGRESS_FROM and (done == total or done % max(1, total // 10) == 0):
+        print(f"publishing: {done}/{total}", file=sys.stderr, flush=True)
+
+
+def _exit_code(plan: Plan, outcomes: list[Outcome], force: bool) -> int:
+    if any(o.status == FAILED for o in outcomes):
+        return ExitCode.FAILED
+    return ExitCode.DRIFT if plan.drifted() and not force else ExitCode.OK
+
+
+def _change_json(change: Change, with_diff: bool) -> dict[str, Any]:
+    item = {"kind": change.kind, "key": change.key, "action": change.action, "reason": change.reason}
+    if with_diff:
+        item["diff"] = change_diff(change)
+    return item
+
+
+# ---- main ------------------------------------------------------------------------------------------------
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    target = load_target(args.env, args.env_file)
+    desired = load_desired(args.dir, target, require_secrets=not args.plan_only)
+    grafana = Grafana(target, timeout_s=request_timeout(os.environ))
+    version = grafana.wait_healthy(args.wait)
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        plan = build_plan(grafana, desired, pool, prune=args.prune)
+        plan.grafana_version = version
+        if not args.json:
+            print_plan(plan, target, args.diff, args.force, out)
+        outcomes: list[Outcome] = []
+        if not args.plan_only:
+            writer = Writer(grafana, desired.folder_uid, current_revision(), desired.rule_sources)
+            outcomes = apply_plan(writer, plan, pool, args.force, None if args.json else _progress)
+    code = _exit_code(plan, outcomes, args.force)
+    urls = _urls(plan, outcomes, desired, target)
+    if args.json:
+        report = {
+            "grafana": safe_url(target.url),
+            "version": version,
+            "env": target.name,
+            "applied": not args.plan_only,
+            "plan": [_change_json(c, args.diff) for c in plan.changes],
+            "results": [
+                {
+                    "kind": o.change.kind,
+                    "key": o.change.key,
+                    "action": o.change.action,
+                    "status": o.status,
+                    "error": o.error,
+                }
+                for o in outcomes
+            ],
+            "retries": grafana.retried,
+            "exit_code": code,
+            **urls,
+        }
+        json.dump(report, out, indent=2)
+        print(file=out)
+        return code
+    _print_results(outcomes, plan, args, urls, out)
+    return code
+
+
+def _print_results(
+    outcomes: list[Outcome], plan: Plan, args: argparse.Namespace, urls: dict[str, Any], out: TextIO
+) -> None:
+    for outcome in outcomes:
+        if outcome.status != OK:
+            print(f"{outcome.status}: {outcome.error}", file=out)
+    if not args.plan_only:
+        written = sum(1 for o in outcomes if o.status == OK)
+        print(
+            f"applied: {written} written, {sum(1 for o in outcomes if o.status != OK)} not written", file=out
+        )
+    if plan.drifted() and not args.force:
+        names = ", ".join(c.label for c in plan.drifted())
+        print(
+            f"refused: {names} changed in Grafana since our last publish; review the diff, port the edit "
+            "into code, or re-run with --force to overwrite it",
+            file=out,
+        )
+    if urls["dashboards"]:
+        print("Dashboards:", file=out)
+        for uid, url in urls["dashboards"].items():
+            print(f"  {uid:<24} {url}", file=out)
+    if urls["embeds"]:
+        print("Embeds:", file=out)
+        for embed in urls["embeds"]:
+            print(f"  {embed['title']:<24} {embed['url']}", file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return run(args, sys.stdout)
+    except PublishError as error:
+        print(f"publish: error: {error}", file=sys.stderr)
+        if args.json:
+            json.dump({"error": str(error), "exit_code": error.exit_code}, sys.stdout)
+            print()
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("publish: interrupted", file=sys.stderr)
+        return ExitCode.FAILED

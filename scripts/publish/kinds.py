@@ -1,0 +1,65 @@
+"""The kinds of object publish manages, one row each: how to normalise it, how to write it, when.
+
+Adding a kind (mute timings, say) is a row here, a writer method and a planner: nothing else dispatches
+on the kind. `stage` orders the writes so that nothing references an object not written yet; deletes
+(--prune) of dashboards run after the rule groups that may link to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from scripts.publish.compare import (
+    dashboard_content,
+    normalise_contact_point,
+    normalise_group,
+    normalise_policy,
+    normalise_rule,
+    unified_diff,
+)
+from scripts.publish.model import Action, Change, Kind
+from scripts.publish.writers import Writer
+
+
+@dataclass(frozen=True)
+class KindRow:
+    normalise: Callable[[Any], Any]  # an object as compared and shown in diffs
+    write: Callable[[Writer, Change], str]  # applies one change; returns the object's URL path, if any
+    stage: int
+    delete_stage: int | None = None  # when its deletes run (None: this kind is never deleted)
+
+
+def _as_is(obj: Any) -> Any:
+    return obj
+
+
+KINDS: dict[Kind, KindRow] = {
+    Kind.FOLDER: KindRow(_as_is, Writer.folder, stage=0),
+    Kind.CONTACT_POINT: KindRow(normalise_contact_point, Writer.contact_point, stage=1),
+    Kind.POLICY: KindRow(normalise_policy, Writer.policy, stage=2),
+    Kind.DASHBOARD: KindRow(dashboard_content, Writer.dashboard, stage=3, delete_stage=6),
+    Kind.RULE_GROUP: KindRow(normalise_group, Writer.rule_group, stage=4),
+    Kind.ALERT_RULE: KindRow(normalise_rule, Writer.alert_rule, stage=5, delete_stage=5),
+}
+STAGE_COUNT = 1 + max(max(row.stage, row.delete_stage or 0) for row in KINDS.values())
+
+
+def stage_of(change: Change) -> int:
+    row = KINDS[change.kind]
+    deleting = change.desired is None and row.delete_stage is not None
+    return row.delete_stage if deleting and row.delete_stage is not None else row.stage
+
+
+def change_diff(change: Change) -> str:
+    """The readable diff for a change: what the UI edit changed for drift, else live -> code."""
+    if change.action == Action.DRIFTED and change.base is not None:
+        return unified_diff(
+            change.base, change.live, change.base_label, f"live in Grafana (version {change.version})"
+        )
+    if change.action in (Action.UPDATE, Action.DRIFTED) and change.desired is not None:
+        return unified_diff(
+            change.live, KINDS[change.kind].normalise(change.desired), "live in Grafana", "code"
+        )
+    return ""

@@ -1,0 +1,58 @@
+"""What a plan is made of: one Change per object, each of a Kind and with an Action."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Kind(StrEnum):
+    FOLDER = "folder"
+    CONTACT_POINT = "contact-point"
+    POLICY = "policy"
+    DASHBOARD = "dashboard"
+    RULE_GROUP = "rule-group"
+    ALERT_RULE = "alert-rule"
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    DRIFTED = "drifted"  # changed in Grafana since our last publish: overwritten only with --force
+    DELETE = "delete"  # only with --prune
+
+
+WRITES = frozenset({Action.CREATE, Action.UPDATE, Action.DELETE})
+
+
+@dataclass
+class Change:
+    kind: Kind
+    key: str
+    action: Action
+    reason: str = ""
+    desired: Any = None  # the object to write (for dashboards: the plain dashboard JSON)
+    live: Any = None  # the live object, normalised for display
+    base: Any = None  # drifted dashboards: what we last published (normalised), when found
+    base_label: str = ""
+    version: int = 0  # live version of a folder/dashboard, for optimistic locking
+    url: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.key}"
+
+
+@dataclass
+class Plan:
+    changes: list[Change]
+    grafana_version: str = ""
+
+    def writes(self, force: bool) -> list[Change]:
+        """The changes that a publish applies (drifted ones only with --force)."""
+        return [c for c in self.changes if c.action in WRITES or (force and c.action == Action.DRIFTED)]
+
+    def drifted(self) -> list[Change]:
+        return [c for c in self.changes if c.action == Action.DRIFTED]

@@ -1,0 +1,1 @@
+"""Stage 1, render: import the definitions in dashboards/ and write the rendered tree (rendered/layout.py)."""

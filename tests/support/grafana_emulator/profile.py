@@ -1,0 +1,51 @@
+"""Behaviour switches between Grafana releases that matter to a publishing tool (the grafana/grafana PRs named at each switch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    version: str
+    unique_titles: bool  # dashboard/folder titles unique per folder (412 name-exists / 409), removed in 11.3
+    title_length_check: bool  # 400 title-too-long exists only in newer releases
+    folder_uid_taken_status: int  # POST /api/folders with a used uid: 412 (v10) or 409 (v11.3+)
+    delete_body_key: str  # DELETE dashboard answers with "id" (v10) or "uid" (v11+)
+    post_answer_has_folder_uid: bool
+    versions_envelope: bool  # {"continueToken","versions"} instead of a bare array
+    rules_check_folder: bool  # alert rule writes reject an unknown folderUID
+    not_found_reason: str  # errutil default message: "Not found" (v10) or "NotFound" (k8s reasons)
+    nested_folders: bool  # parentUid honoured (toggle off in v10, always on from 11.3)
+
+
+V11_3 = Profile(
+    name="v11.3+",
+    version="11.5.0",
+    unique_titles=False,
+    title_length_check=True,
+    folder_uid_taken_status=409,
+    delete_body_key="uid",
+    post_answer_has_folder_uid=True,
+    versions_envelope=True,
+    rules_check_folder=True,
+    not_found_reason="NotFound",
+    nested_folders=True,
+)
+
+V10 = Profile(
+    name="v10",
+    version="10.4.18",
+    unique_titles=True,
+    title_length_check=False,
+    folder_uid_taken_status=412,
+    delete_body_key="id",
+    post_answer_has_folder_uid=False,
+    versions_envelope=False,
+    rules_check_folder=False,
+    not_found_reason="Not found",
+    nested_folders=False,
+)
+
+PROFILES = {profile.name: profile for profile in (V11_3, V10)}

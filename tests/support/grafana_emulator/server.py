@@ -1,0 +1,583 @@
+"""The HTTP side of the emulator: a real server on 127.0.0.1, authentication, org selection, RBAC,
+routing to the stores, fault injection and a request log.
+
+Order of processing mirrors Grafana's middleware chain: /api/health first (no auth), then
+authentication (401 bodies: pkg/services/authn), org selection (pkg/middleware/org_redirect.go and
+the X-Grafana-Org-Id header), RBAC (403 body: pkg/services/accesscontrol middleware deny()), then the handler.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+import re
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .alerting import AlertingStore
+from .dashboards import DashboardStore
+from .errors import ApiError, access_denied, plain, public
+from .profile import PROFILES, Profile
+
+_INVALID_JSON = object()  # a body that did not decode; every handler answers 'bad request data'
+WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+_READ = {"dashboards:read", "folders:read"}
+_EDIT = {
+    "dashboards:create",
+    "dashboards:write",
+    "dashboards:delete",
+    "folders:create",
+    "folders:write",
+    "folders:delete",
+}
+_ALERT_PROVISIONING = {"alert.provisioning:read", "alert.provisioning:write"}
+ROLE_PERMISSIONS = {"Viewer": _READ, "Editor": _READ | _EDIT, "Admin": _READ | _EDIT | _ALERT_PROVISIONING}
+
+
+@dataclass(frozen=True)
+class Token:
+    """A service-account token bound to one org and one basic role."""
+
+    value: str
+    org_id: int = 1
+    role: str = "Admin"
+    login: str = "sa-1-publisher"
+    state: str = "ok"  # ok | expired | revoked
+
+
+@dataclass(frozen=True)
+class User:
+    login: str
+    password: str
+    roles: dict[int, str] = field(default_factory=lambda: {1: "Admin"})
+
+
+@dataclass(frozen=True)
+class Identity:
+    login: str
+    org_id: int
+    role: str
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    method: str
+    path: str
+    status: int  # 0 = connection dropped without an answer
+
+
+@dataclass
+class Fault:
+    """Applies to the next `remaining` requests matching `methods` (all when empty) and `path_prefix`."""
+
+    remaining: int
+    methods: frozenset[str]
+    path_prefix: str
+    status: int = 503
+    after_apply: bool = False
+
+    def take(self, method: str, path: str) -> bool:
+        if self.remaining <= 0 or (self.methods and method not in self.methods):
+            return False
+        if not path.startswith(self.path_prefix):
+            return False
+        self.remaining -= 1
+        return True
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: Any
+    identity: Identity | None = None
+
+    @property
+    def provenance(self) -> str:
+        return "" if "x-disable-provenance" in self.headers else "api"
+
+
+Handler = Callable[[Request, "re.Match[str]"], tuple[int, Any]]
+
+
+class GrafanaEmulator:
+    """In-process Grafana: `with GrafanaEmulator() as grafana: ... grafana.url ...`."""
+
+    def __init__(
+        self,
+        profile: str = "v11.3+",
+        tokens: list[Token] | None = None,
+        users: list[User] | None = None,
+        latency_s: float = 0.0,
+    ) -> None:
+        self.profile: Profile = PROFILES[profile]
+        self.tokens = {t.value: t for t in tokens or []}
+        self.users = {u.login: u for u in users or [User("admin", "admin")]}
+        self.latency_s = latency_s
+        self.database_ok = True
+        self.requests: list[LoggedRequest] = []
+        self.writes = 0
+        self.lock = threading.RLock()
+        self.alerting = AlertingStore(
+            self.profile, lambda org, uid: self.dashboards.folder(org, uid) is not None
+        )
+        self.dashboards = DashboardStore(self.profile, self.alerting.rules_in_folder)
+        self._faults: list[Fault] = []
+        self._routes = self._route_table()
+        self._server: _QuietServer | None = None
+        self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
+
+    # ---- lifecycle -----------------------------------------------------------------------------------
+    def start(self) -> GrafanaEmulator:
+        handler = type("BoundHandler", (_HttpHandler,), {"emulator": self})
+        self._server = _QuietServer(("127.0.0.1", 0), handler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="grafana-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        with self.lock:
+            for conn in list(self._connections):
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+        self._server = None
+
+    def __enter__(self) -> GrafanaEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "emulator not started"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    # ---- test hooks ----------------------------------------------------------------------------------
+    def fail_next(
+        self, count: int, status: int = 503, methods: tuple[str, ...] = (), path_prefix: str = "/"
+    ) -> None:
+        """Answer the next `count` matching requests with `status` instead of handling them."""
+        with self.lock:
+            self._faults.append(Fault(count, frozenset(methods), path_prefix, status=status))
+
+    def drop_next(
+        self, count: int, methods: tuple[str, ...] = (), path_prefix: str = "/", after_apply: bool = False
+    ) -> None:
+        """Close the socket without answering the next `count` matching requests (before/after handling)."""
+        with self.lock:
+            self._faults.append(
+                Fault(count, frozenset(methods), path_prefix, status=0, after_apply=after_apply)
+            )
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self._faults.clear()
+
+    def reset_log(self) -> None:
+        with self.lock:
+            self.requests.clear()
+            self.writes = 0
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            return next((f for f in self._faults if f.take(method, path)), None)
+
+    def _record(self, method: str, path: str, status: int) -> None:
+        with self.lock:
+            self.requests.append(LoggedRequest(method, path, status))
+            if method in WRITE_METHODS and 200 <= status < 300:
+                self.writes += 1
+
+    # ---- request processing --------------------------------------------------------------------------
+    def health(self) -> tuple[int, str]:
+        body = {
+            "database": "ok" if self.database_ok else "failing",
+            "version": self.profile.version,
+            "commit": "4550cfb5b7",
+        }
+        return (200 if self.database_ok else 503), json.dumps(body, indent=2)
+
+    def handle(self, request: Request) -> tuple[int, Any]:
+        """Authenticate, authorise and dispatch one /api request; errors become Grafana's bodies."""
+        try:
+            request.identity = self._authenticate(request)
+            for method, pattern, permission, handler in self._routes:
+                match = pattern.fullmatch(request.path)
+                if match is None or method != request.method:
+                    continue
+                if permission and permission not in ROLE_PERMISSIONS[request.identity.role]:
+                    raise access_denied(permission)
+                with self.lock:
+                    return handler(request, match)
+            raise plain(404, "Not found")
+        except ApiError as error:
+            return error.status, error.body
+
+    def _authenticate(self, request: Request) -> Identity:
+        header = request.headers.get("authorization", "")
+        requested_org = self._requested_org(request)
+        if header.startswith("Bearer "):
+            return self._token_identity(header[len("Bearer ") :], requested_org)
+        if header.startswith("Basic "):
+            try:
+                login, _, password = (
+                    base64.b64decode(header[len("Basic ") :], validate=True).decode().partition(":")
+                )
+            except (binascii.Error, UnicodeDecodeError):
+                login, password = "", ""
+            if login == "api_key":
+                return self._token_identity(password, requested_org)
+            if login:
+                return self._user_identity(login, password, requested_org)
+        raise public(401, "auth.unauthorized", "Unauthorized")
+
+    @staticmethod
+    def _requested_org(request: Request) -> int | None:
+        for value in (request.query.get("targetOrgId", [""])[0], request.headers.get("x-grafana-org-id", "")):
+            if value.isdigit():
+                return int(value)
+        return None
+
+    def _token_identity(self, value: str, requested_org: int | None) -> Identity:
+        token = self.tokens.get(value)
+        if token is None:
+            raise public(401, "api-key.invalid", "Invalid API key")
+        if token.state != "ok":
+            raise public(401, f"api-key.{token.state}", f"{token.state.capitalize()} API key")
+        if requested_org is not None and requested_org != token.org_id:
+            raise public(
+                401, "api-key.organization-mismatch", "API key does not belong to the requested organization"
+            )
+        return Identity(token.login, token.org_id, token.role)
+
+    def _user_identity(self, login: str, password: str, requested_org: int | None) -> Identity:
+        user = self.users.get(login)
+        if user is None or user.password != password:
+            raise public(401, "password-auth.failed", "Invalid username or password")
+        org_id = requested_org if requested_org is not None else min(user.roles)
+        if org_id not in user.roles:
+            raise public(401, "auth.unauthorized", "Unauthorized")
+        return Identity(login, org_id, user.roles[org_id])
+
+    # ---- routes --------------------------------------------------------------------------------------
+    def _route_table(self) -> list[tuple[str, re.Pattern[str], str | None, Handler]]:
+        dash, alert = self.dashboards, self.alerting
+        uid, prov = r"([^/]+)", "/api/v1/provisioning"
+
+        def can_edit(req: Request) -> bool:
+            return req.identity is not None and req.identity.role in ("Editor", "Admin")
+
+        def org(req: Request) -> int:
+            assert req.identity is not None
+            return req.identity.org_id
+
+        def actor(req: Request) -> str:
+            assert req.identity is not None
+            return req.identity.login
+
+        def first(req: Request, name: str, default: str = "") -> str:
+            return req.query.get(name, [default])[0]
+
+        def delete_folder(req: Request, m: re.Match[str]) -> tuple[int, Any]:
+            deleted = dash.delete_folder(org(req), m[1], first(req, "forceDeleteRules") == "true")
+            alert.delete_rules_in_folders(org(req), deleted)
+            return 200, {"message": "Folder deleted"}
+
+        def delete_rule(req: Request, m: re.Match[str]) -> tuple[int, Any]:
+            alert.delete_rule(org(req), m[1], req.provenance)
+            return 204, None
+
+        def delete_group(req: Request, m: re.Match[str]) -> tuple[int, Any]:
+            alert.delete_group(org(req), m[1], m[2], req.provenance)
+            return 204, None
+
+        def versions(req: Request, m: re.Match[str]) -> tuple[int, Any]:
+            limit, start = int(first(req, "limit", "1000") or 1000), int(first(req, "start", "0") or 0)
+            return 200, dash.list_versions(org(req), m[1], limit, start)
+
+        routes: list[tuple[str, str, str | None, Handler]] = [
+            (
+                "GET",
+                "/api/folders",
+                "folders:read",
+                lambda r, m: (200, dash.list_folders(org(r), first(r, "parentUid"))),
+            ),
+            (
+                "GET",
+                f"/api/folders/{uid}",
+                "folders:read",
+                lambda r, m: (200, dash.get_folder(org(r), m[1], can_edit(r))),
+            ),
+            (
+                "POST",
+                "/api/folders",
+                "folders:create",
+                lambda r, m: (200, dash.create_folder(org(r), actor(r), r.body)),
+            ),
+            (
+                "PUT",
+                f"/api/folders/{uid}",
+                "folders:write",
+                lambda r, m: (200, dash.update_folder(org(r), actor(r), m[1], r.body)),
+            ),
+            ("DELETE", f"/api/folders/{uid}", "folders:delete", delete_folder),
+            (
+                "POST",
+                "/api/dashboards/db",
+                "dashboards:create",
+                lambda r, m: (200, dash.save_dashboard(org(r), actor(r), r.body)),
+            ),
+            (
+                "GET",
+                f"/api/dashboards/uid/{uid}",
+                "dashboards:read",
+                lambda r, m: (200, dash.get_dashboard(org(r), m[1], can_edit(r))),
+            ),
+            (
+                "DELETE",
+                f"/api/dashboards/uid/{uid}",
+                "dashboards:delete",
+                lambda r, m: (200, dash.delete_dashboard(org(r), m[1])),
+            ),
+            ("GET", f"/api/dashboards/uid/{uid}/versions", "dashboards:write", versions),
+            (
+                "GET",
+                f"/api/dashboards/uid/{uid}/versions/(\\d+)",
+                "dashboards:write",
+                lambda r, m: (200, dash.get_version(org(r), m[1], int(m[2]))),
+            ),
+            (
+                "POST",
+                f"/api/dashboards/uid/{uid}/restore",
+                "dashboards:write",
+                lambda r, m: (200, dash.restore_version(org(r), actor(r), m[1], r.body)),
+            ),
+            ("GET", "/api/search", None, lambda r, m: (200, dash.search(org(r), r.query))),
+            (
+                "GET",
+                f"{prov}/alert-rules",
+                "alert.provisioning:read",
+                lambda r, m: (200, alert.list_rules(org(r))),
+            ),
+            (
+                "GET",
+                f"{prov}/alert-rules/{uid}",
+                "alert.provisioning:read",
+                lambda r, m: (200, alert.get_rule(org(r), m[1])),
+            ),
+            (
+                "POST",
+                f"{prov}/alert-rules",
+                "alert.provisioning:write",
+                lambda r, m: (201, alert.create_rule(org(r), r.body, r.provenance)),
+            ),
+            (
+                "PUT",
+                f"{prov}/alert-rules/{uid}",
+                "alert.provisioning:write",
+                lambda r, m: (200, alert.update_rule(org(r), m[1], r.body, r.provenance)),
+            ),
+            ("DELETE", f"{prov}/alert-rules/{uid}", "alert.provisioning:write", delete_rule),
+            (
+                "GET",
+                f"{prov}/folder/{uid}/rule-groups/{uid}",
+                "alert.provisioning:read",
+                lambda r, m: (200, alert.get_group(org(r), m[1], m[2])),
+            ),
+            (
+                "PUT",
+                f"{prov}/folder/{uid}/rule-groups/{uid}",
+                "alert.provisioning:write",
+                lambda r, m: (200, alert.replace_group(org(r), m[1], m[2], r.body, r.provenance)),
+            ),
+            ("DELETE", f"{prov}/folder/{uid}/rule-groups/{uid}", "alert.provisioning:write", delete_group),
+            (
+                "GET",
+                f"{prov}/contact-points",
+                "alert.provisioning:read",
+                lambda r, m: (200, alert.list_contact_points(org(r), r.query.get("name", [None])[0])),
+            ),
+            (
+                "POST",
+                f"{prov}/contact-points",
+                "alert.provisioning:write",
+                lambda r, m: (202, alert.create_contact_point(org(r), r.body, r.provenance)),
+            ),
+            (
+                "PUT",
+                f"{prov}/contact-points/{uid}",
+                "alert.provisioning:write",
+                lambda r, m: (202, alert.update_contact_point(org(r), m[1], r.body, r.provenance)),
+            ),
+            (
+                "DELETE",
+                f"{prov}/contact-points/{uid}",
+                "alert.provisioning:write",
+                lambda r, m: (202, alert.delete_contact_point(org(r), m[1])),
+            ),
+            (
+                "GET",
+                f"{prov}/policies",
+                "alert.provisioning:read",
+                lambda r, m: (200, alert.get_policies(org(r))),
+            ),
+            (
+                "PUT",
+                f"{prov}/policies",
+                "alert.provisioning:write",
+                lambda r, m: (202, alert.set_policies(org(r), r.body, r.provenance)),
+            ),
+            (
+                "DELETE",
+                f"{prov}/policies",
+                "alert.provisioning:write",
+                lambda r, m: (202, alert.reset_policies(org(r))),
+            ),
+        ]
+        return [(method, re.compile(path), perm, fn) for method, path, perm, fn in routes]
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (timeout, closed socket) is normal here; anything else is a bug to show."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
+class _HttpHandler(BaseHTTPRequestHandler):
+    """Translate HTTP to `Request`s for the emulator; HTTP/1.1 keep-alive like a real server."""
+
+    emulator: GrafanaEmulator
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, the body waits for the client's delayed
+    # ACK (~40 ms per request). Go's net/http (real Grafana) sets TCP_NODELAY too.
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default stderr access log; the emulator keeps its own request log."""
+
+    def setup(self) -> None:
+        super().setup()
+        with self.emulator.lock:
+            self.emulator._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with contextlib.suppress(OSError):
+            super().finish()
+        with self.emulator.lock:
+            self.emulator._connections.discard(self.connection)
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_HEAD(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def _read_body(self) -> Any:
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return _INVALID_JSON
+
+    def _serve(self) -> None:
+        emulator = self.emulator
+        parts = urlsplit(self.path)
+        method, path = self.command, parts.path
+        body = self._read_body()
+        if emulator.latency_s:
+            time.sleep(emulator.latency_s)
+        fault = emulator._take_fault(method, path)
+        if fault is not None and fault.status == 0 and not fault.after_apply:
+            self._drop(method, path)
+            return
+        if fault is not None and fault.status:
+            self._answer(method, path, fault.status, {"message": "Service Unavailable"})
+            return
+        status, payload = self._dispatch(method, path, parts.query, body)
+        if fault is not None:  # dropped after the write was applied: the client never learns the outcome
+            if method in WRITE_METHODS and 200 <= status < 300:
+                with emulator.lock:
+                    emulator.writes += 1
+            self._drop(method, path)
+            return
+        self._answer(method, path, status, payload)
+
+    def _dispatch(self, method: str, path: str, query: str, body: Any) -> tuple[int, Any]:
+        if path == "/api/health" and method in ("GET", "HEAD"):
+            return self.emulator.health()
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        request = Request(method, path, parse_qs(query), headers, body)
+        if not path.startswith("/api/"):
+            return self._ui_page(request)
+        return self.emulator.handle(request)
+
+    def _ui_page(self, request: Request) -> tuple[int, Any]:
+        """Non-API pages (/d/..., /d-solo/...): 302 to /login when not signed in, else an HTML shell."""
+        try:
+            self.emulator._authenticate(request)
+        except ApiError:
+            return 302, "/login"
+        return 200, "<!doctype html><title>Grafana</title>"
+
+    def _drop(self, method: str, path: str) -> None:
+        self.emulator._record(method, path, 0)
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _answer(self, method: str, path: str, status: int, payload: Any) -> None:
+        headers: dict[str, str] = {}
+        data = b""
+        if status == 302:
+            headers["Location"] = str(payload)
+        elif isinstance(payload, str) and path == "/api/health":
+            data, headers["Content-Type"] = payload.encode(), "application/json; charset=UTF-8"
+        elif isinstance(payload, str):
+            data, headers["Content-Type"] = payload.encode(), "text/html; charset=UTF-8"
+        elif payload is not None:
+            data, headers["Content-Type"] = json.dumps(payload).encode(), "application/json"
+        self.emulator._record(method, path, status)  # before writing: a client that gave up still counts
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if status != 204:
+            self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if method != "HEAD" and status != 204:
+            self.wfile.write(data)

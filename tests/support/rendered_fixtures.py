@@ -1,0 +1,155 @@
+"""Small clean rendered trees (dashboards and rule groups passing every lint rule), to break one at a time."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+SEL = 'job=~"$job", instance=~"$instance"'
+
+
+def _variables() -> list[dict[str, Any]]:
+    return [
+        {"name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus"},
+        {"name": "loki_datasource", "label": "Logs", "type": "datasource", "query": "loki"},
+        {
+            "name": "job",
+            "type": "query",
+            "datasource": {"type": "prometheus", "uid": "${datasource}"},
+            "query": "label_values(registered_clients, job)",
+        },
+        {
+            "name": "instance",
+            "type": "query",
+            "datasource": {"type": "prometheus", "uid": "${datasource}"},
+            "query": 'label_values(registered_clients{job=~"$job"}, instance)',
+        },
+    ]
+
+
+def _panel(panel_id: int, title: str, expr: str, x: int, y: int, **extra: Any) -> dict[str, Any]:
+    panel = {
+        "id": panel_id,
+        "type": "timeseries",
+        "title": title,
+        "description": f"{title}, for the test.",
+        "datasource": {"type": "prometheus", "uid": "${datasource}"},
+        "gridPos": {"x": x, "y": y, "w": 12, "h": 8},
+        "fieldConfig": {"defaults": {"unit": "cps"}, "overrides": []},
+        "targets": [{"refId": "A", "expr": expr}],
+    }
+    panel.update(extra)
+    return panel
+
+
+def clean_dashboard(uid: str = "chat-overview") -> dict[str, Any]:
+    """A dashboard that passes every rule: PromQL rate, histogram quantile, gauge, Loki logs."""
+    return {
+        "uid": uid,
+        "title": "Chat overview",
+        "schemaVersion": 39,
+        "templating": {"list": _variables()},
+        "panels": [
+            _panel(
+                1, "Messages", f"sum(rate(chat_messages_received_total{{{SEL}}}[$__rate_interval]))", 0, 0
+            ),
+            _panel(
+                2,
+                "Broadcast p95",
+                "histogram_quantile(0.95, sum by (le) "
+                f"(rate(chat_broadcast_duration_seconds_bucket{{{SEL}}}[$__rate_interval])))",
+                12,
+                0,
+                fieldConfig={"defaults": {"unit": "s"}},
+            ),
+            _panel(
+                3,
+                "Rejected by reason",
+                f"sum by (reason) (rate(chat_frames_rejected_total{{{SEL}}}[$__rate_interval]))",
+                0,
+                8,
+            ),
+            _panel(4, "Clients", f"sum(registered_clients{{{SEL}}})", 12, 8, type="stat"),
+            {
+                "id": 5,
+                "type": "logs",
+                "title": "Errors",
+                "description": "Error log lines.",
+                "datasource": {"type": "loki", "uid": "${loki_datasource}"},
+                "gridPos": {"x": 0, "y": 16, "w": 24, "h": 8},
+                "targets": [
+                    {"refId": "A", "expr": '{app="chat", level=~"error|critical"} | json | event != ""'}
+                ],
+            },
+        ],
+    }
+
+
+def clean_rules(dashboard_uid: str = "chat-overview", panel_id: int = 1) -> list[dict[str, Any]]:
+    """One group with one Prometheus rule (A query, B reduce last, C threshold gt 0.5), linked to a panel."""
+    return [
+        {
+            "folderUid": "chat",
+            "title": "chat",
+            "interval": 60,
+            "rules": [
+                {
+                    "uid": "chat-app-down",
+                    "title": "Chat app down",
+                    "condition": "C",
+                    "data": [
+                        {
+                            "refId": "A",
+                            "datasourceUid": "prometheus",
+                            "relativeTimeRange": {"from": 300, "to": 0},
+                            "model": {"refId": "A", "expr": 'sum(up{job="chat"})', "instant": True},
+                        },
+                        {
+                            "refId": "B",
+                            "datasourceUid": "__expr__",
+                            "relativeTimeRange": {"from": 0, "to": 0},
+                            "model": {"refId": "B", "type": "reduce", "expression": "A", "reducer": "last"},
+                        },
+                        {
+                            "refId": "C",
+                            "datasourceUid": "__expr__",
+                            "relativeTimeRange": {"from": 0, "to": 0},
+                            "model": {
+                                "refId": "C",
+                                "type": "threshold",
+                                "expression": "B",
+                                "conditions": [{"evaluator": {"type": "lt", "params": [1]}}],
+                            },
+                        },
+                    ],
+                    "noDataState": "Alerting",
+                    "execErrState": "Error",
+                    "for": "1m",
+                    "annotations": {
+                        "summary": "No chat instance is up",
+                        "runbook_url": "https://example.org/runbooks#app-down",
+                        "__dashboardUid__": dashboard_uid,
+                        "__panelId__": str(panel_id),
+                    },
+                    "labels": {"severity": "critical"},
+                }
+            ],
+        }
+    ]
+
+
+def write_rendered(root: Path, dashboards: list[dict[str, Any]], rules: list[dict[str, Any]]) -> Path:
+    (root / "dashboards").mkdir(parents=True, exist_ok=True)
+    (root / "alerting").mkdir(parents=True, exist_ok=True)
+    for dashboard in dashboards:
+        (root / "dashboards" / f"{dashboard['uid']}.json").write_text(json.dumps(dashboard))
+    (root / "alerting" / "rules.json").write_text(json.dumps(rules))
+    return root
+
+
+def set_expr(dashboard: dict[str, Any], panel_index: int, expr: str) -> dict[str, Any]:
+    broken = copy.deepcopy(dashboard)
+    broken["panels"][panel_index]["targets"][0]["expr"] = expr
+    return broken
