@@ -32,7 +32,8 @@ def _needed_role(message: str) -> str:
     permission = (
         message.rsplit("Permissions needed:", 1)[-1].strip() if "Permissions needed:" in message else ""
     )
-    role = next((r for prefix, r in _ROLE_FOR_PERMISSION if permission.startswith(prefix)), "Editor")
+    # Grafana prints one permission or an evaluator ("any of alert.provisioning:write, ..."): search it.
+    role = next((r for prefix, r in _ROLE_FOR_PERMISSION if prefix in permission), "Editor")
     missing = f" (missing permission {permission})" if permission else ""
     return f"the service account needs the {role} role{missing}"
 

@@ -1,5 +1,5 @@
-"""The emulator's folders, dashboards, versions and search (both profiles; grafana/grafana: pkg/api/dashboard.go,
-pkg/api/folder.go, pkg/api/search.go)."""
+"""The emulator's folders, dashboards, versions and search, both profiles (grafana/grafana:
+pkg/api/dashboard.go, pkg/api/folder.go, pkg/api/search.go)."""
 
 from __future__ import annotations
 

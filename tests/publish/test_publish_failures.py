@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from grafana_client.client import GrafanaException
 
 from scripts.common.procs import free_port, poll_until
 from scripts.publish.apply import FAILED, SKIPPED, apply_plan
-from scripts.publish.client import Grafana
+from scripts.publish.client import Grafana, explain
 from scripts.publish.desired import load_desired
 from scripts.publish.plan import build_plan
 from scripts.publish.revision import Revision
@@ -126,6 +127,25 @@ def test_missing_role_names_the_role(grafana: GrafanaEmulator, directory: Path) 
     assert_one_line_error(
         result, 2, "permission denied by Grafana (403)", "needs the Admin role", "alert.provisioning:read"
     )
+
+
+@pytest.mark.parametrize(
+    ("permission", "role"),
+    [
+        ("dashboards:write", "Editor"),
+        ("alert.provisioning:write", "Admin"),
+        ("any of alert.provisioning:write, alert.rules.provisioning:write", "Admin"),
+        ("any(alert.provisioning:read, alert.provisioning.secrets:read)", "Admin"),  # older builds
+    ],
+)
+def test_the_403_hint_names_the_role_for_every_way_grafana_prints_permissions(
+    permission: str, role: str
+) -> None:
+    denial = GrafanaException(
+        403, {"message": f"You'll need additional permissions. Permissions needed: {permission}"}, ""
+    )
+    error = explain(denial, "rule group chat", "http://127.0.0.1:3000")
+    assert f"needs the {role} role (missing permission {permission})" in str(error)
 
 
 def test_connection_refused_names_the_url(directory: Path) -> None:

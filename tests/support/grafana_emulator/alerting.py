@@ -148,7 +148,7 @@ class AlertingStore:
     def _validate_rule(
         self, org_id: int, rule: Any, folder_uid: str, group: str, interval_s: int
     ) -> dict[str, Any]:
-        """ValidateAlertRule in Grafana's order; returns the rule as Grafana would store it (no id/updated)."""
+        """ValidateAlertRule in Grafana's order; the rule as Grafana would store it (no id/updated)."""
         if not decodes(rule, PROVISIONED_ALERT_RULE):
             raise _bad_request()
         newer = self.profile.rules_check_folder

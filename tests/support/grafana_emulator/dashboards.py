@@ -1,8 +1,8 @@
 """Folders, dashboards, dashboard versions and search (grafana/grafana: pkg/api/dashboard.go,
 pkg/services/dashboards/database/database.go, pkg/api/folder.go, pkg/api/search.go).
 
-Folders are rows of the same table as dashboards and share one id sequence (the `dashboard` table). Every method takes the
-org id and the acting login and either returns (status, body) data or raises ApiError with Grafana's body.
+Folders are rows of the same table as dashboards (`dashboard`) and share one id sequence. Every method takes
+the org id and the acting login and either returns (status, body) data or raises ApiError with Grafana's body.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def _bind(body: Any, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _with_min_refresh(dashboard: dict[str, Any]) -> dict[str, Any]:
-    """`refresh` below [dashboards] min_refresh_interval (default 5s) is silently raised to it (dashboard_service.go)."""
+    """`refresh` below [dashboards] min_refresh_interval (default 5s) is raised to it (dashboard_service)."""
     refresh = dashboard.get("refresh")
     if not isinstance(refresh, str) or not refresh:
         return dashboard

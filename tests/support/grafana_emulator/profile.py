@@ -1,4 +1,4 @@
-"""Behaviour switches between Grafana releases that matter to a publishing tool (the grafana/grafana PRs named at each switch)."""
+"""Behaviour switches between Grafana releases that matter to a publisher (grafana/grafana PRs at each)."""
 
 from __future__ import annotations
 
