@@ -1,7 +1,8 @@
 """`python -m app [--host H] [--port P]`: serve the chat with gevent's WSGI server, in one process.
 
 One process because the hub (who is connected) lives in memory; gevent because every websocket holds a
-handler for its whole life, which a sync or gthread worker cannot afford (miguelgrinberg/flask-sock and simple-websocket: a websocket route holds its request handler).
+handler for its whole life (miguelgrinberg/flask-sock, simple-websocket), which a sync or gthread worker
+cannot afford.
 SIGTERM/SIGINT: /readyz turns 503, clients get a 1001 close, the server stops within
 CHAT_SHUTDOWN_GRACE_S, and the log shipper is flushed.
 """

@@ -34,10 +34,11 @@ class LokiPushClient:
     """One keep-alive HTTP/1.1 connection to Loki's push endpoint, used only by the shipper thread.
 
     Why stdlib http.client and not `requests` (what python-logging-loki uses): grafana-client in the same
-    environment installs urllib3-future, which silently replaces urllib3 under `requests` (grafana-client's
-    dependency niquests), so the behaviour of pools, retries and timeouts would depend on what else is installed. http.client
-    has no hidden retries, pools or logging (its logging would feed back into this shipper), its timeout
-    applies to connect and to every socket read/write, and gevent's monkey-patching makes it cooperative.
+    environment installs urllib3-future (through its HTTP client niquests), which silently replaces urllib3
+    under `requests`, so the behaviour of pools, retries and timeouts would depend on what else is installed.
+    http.client has no hidden retries, pools or logging (its logging would feed back into this shipper), its
+    timeout applies to connect and to every socket read/write, and gevent's monkey-patching makes it
+    cooperative.
     """
 
     _STALE_CONNECTION_ERRORS = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
