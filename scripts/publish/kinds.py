@@ -47,9 +47,11 @@ STAGE_COUNT = 1 + max(max(row.stage, row.delete_stage or 0) for row in KINDS.val
 
 
 def stage_of(change: Change) -> int:
+    """When a change is written: a delete (no desired object) in its kind's delete stage."""
     row = KINDS[change.kind]
-    deleting = change.desired is None and row.delete_stage is not None
-    return row.delete_stage if deleting and row.delete_stage is not None else row.stage
+    if change.desired is None and row.delete_stage is not None:
+        return row.delete_stage
+    return row.stage
 
 
 def change_diff(change: Change) -> str:
