@@ -17,8 +17,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
-# Re-exported: the page tests read the rendered default file through this module.
-from app.config import DEFAULT_EMBEDS_PATH as DEFAULT_EMBEDS_PATH
 from app.embeds import EmbeddedPanel
 from app.state import chat_state
 

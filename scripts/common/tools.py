@@ -13,7 +13,7 @@ INSTALL_HINTS = {
 
 
 class ToolMissingError(RuntimeError):
-    """An external program (or the packages it needs) is not installed: the stage cannot run."""
+    """An external program (or the packages it needs) is not installed, or cannot run: the stage cannot."""
 
 
 def require_tool(name: str) -> str:

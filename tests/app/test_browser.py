@@ -24,7 +24,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from app.embed_page import DEFAULT_EMBEDS_PATH
+from app.config import DEFAULT_EMBEDS_PATH
 from scripts.common.procs import poll_until, running_app
 from tests.support.grafana_alerts import TOKEN, grafana_alert, grafana_notification, post_alerts
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from app.embed_page import DEFAULT_EMBEDS_PATH, grafana_origin
+from app.config import DEFAULT_EMBEDS_PATH
+from app.embed_page import grafana_origin
 from scripts.common.procs import running_app
 
 GRAFANA = "http://grafana.example:3000"
