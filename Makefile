@@ -71,12 +71,17 @@ verify: $(STAMP) $(NODE_STAMP) ## Run every panel/alert query against the live a
 	$(PY) -m scripts.verify --dir $(RENDER_OUT)
 
 .PHONY: diff
+# GNU make exits 2 whenever a recipe fails, whatever the command's own code was; so these targets name
+# that code on stderr (0 ok, 1 failed, 2 configuration, 3 refused), and CI calls `python -m` for it.
+PUBLISH = $(PY) -m scripts.publish --dir $(RENDER_OUT)
+EXIT_NOTE = || { code=$$?; echo "make: scripts.publish exited $$code (python -m scripts.publish gives that code)" >&2; exit $$code; }
+
 diff: $(STAMP) ## Plan only: what `make publish` would change in Grafana, with diffs (writes nothing)
-	$(PY) -m scripts.publish --dir $(RENDER_OUT) --plan --diff $(ARGS)
+	@$(PUBLISH) --plan --diff $(ARGS) $(EXIT_NOTE)
 
 .PHONY: publish
 publish: $(STAMP) ## Publish $(RENDER_OUT) to GRAFANA_URL; e.g. ARGS="--env staging --prune --force --wait 60"
-	$(PY) -m scripts.publish --dir $(RENDER_OUT) $(ARGS)
+	@$(PUBLISH) $(ARGS) $(EXIT_NOTE)
 
 .PHONY: demo
 demo: $(STAMP) $(NODE_STAMP) ## Docker: stack + publish + traffic. No Docker: local app, Prometheus, load, render, lint, verify

@@ -25,6 +25,7 @@ from dashboards.core.conventions import (
     NO_DATA_STATES,
     ORG_ID,
     QUERY_DATASOURCES,
+    RUNBOOK_BASE_URL,
     SEVERITIES,
     UID_PATTERN,
     WEBHOOK_TOKEN_PLACEHOLDER,
@@ -35,7 +36,6 @@ from dashboards.core.dashboard import ChatDashboard
 
 THRESHOLD_OPS = ("gt", "lt")
 REDUCERS = ("last", "mean", "max", "min", "sum", "count")
-RUNBOOK_BASE_URL = "https://github.com/grafana-chat-as-code/grafana-chat-as-code/blob/main/README.md"
 MATCHER_OPERATORS = ("=", "!=", "=~", "!~")
 
 

@@ -62,6 +62,9 @@ WEBHOOK_TOKEN_PLACEHOLDER = "$ALERT_WEBHOOK_TOKEN"
 # Grafana rejects longer rule titles and rule group names (grafana/grafana: pkg/services/ngalert/api/
 # tooling/definitions/provisioning_alert_rules.go, ProvisionedAlertRule maxLength).
 MAX_NAME_CHARS = 190
+# Every rule's runbook_url is this README's `## Runbooks` section (`#<anchor>`): lint reads the same README
+# and fails a rule whose anchor has no section there. Point it at your repository's copy.
+RUNBOOK_BASE_URL = "https://github.com/grafana-chat-as-code/grafana-chat-as-code/blob/main/README.md"
 
 # Durations: Grafana reads a rule's `for` and the policy timings as Prometheus durations (model.Duration;
 # grafana/grafana: pkg/services/provisioning/alerting/rules_types.go calls model.ParseDuration).

@@ -1,11 +1,13 @@
 """`make lint`: prove the rendered dashboards and alert rules are well-formed, follow best practice, parse,
 and only use metrics, labels and Loki stream labels the app really has.
 
-    python -m scripts.lint [--dir provisioning/grafana] [--json]
+    python -m scripts.lint [--dir provisioning/grafana] [--json] [--readme README.md]
+                           [--cases tests/alert_rule_cases.yaml]
 
 Prints a table (where, rule, status, message) of every failed or waived check and exits 1 when anything
-failed, 2 when the lint itself cannot run (no rendered files, promtool/node missing). The checks live in
-scripts/lint/: dashboards.py, alerts.py, queries.py (+ promql.py, logql.py); waivers in waivers.py.
+failed, 2 when the lint itself cannot run (no rendered files, promtool/node missing, --readme/--cases
+unreadable). The checks live in scripts/lint/: dashboards.py, alerts.py, queries.py (+ promql.py,
+logql.py), contributing.py (runbook sections and alert rule cases); waivers in waivers.py.
 """
 
 from __future__ import annotations
@@ -16,10 +18,15 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+import yaml
+
+from scripts.common.alert_cases import CASES_PATH
 from scripts.common.exits import ExitCode
+from scripts.common.paths import README_PATH
 from scripts.common.tools import ToolMissingError
 from scripts.lint.alerts import lint_alert_rules
-from scripts.lint.dashboards import lint_dashboard
+from scripts.lint.contributing import Guides, lint_guides, load_guides
+from scripts.lint.dashboards import check_embeddable, lint_dashboard
 from scripts.lint.queries import check_variable_queries, lint_queries
 from scripts.lint.registry import build_registry
 from scripts.lint.waivers import WAIVERS, Waiver, apply_waivers
@@ -35,12 +42,16 @@ from scripts.rendered.model import (
 from scripts.rendered.tree import RenderedTree, load_tree
 
 
-def lint_rendered(rendered: RenderedTree, waivers: tuple[Waiver, ...] = WAIVERS) -> list[Finding]:
-    """Every finding for already-loaded render output, waivers applied."""
+def lint_rendered(
+    rendered: RenderedTree, guides: Guides, waivers: tuple[Waiver, ...] = WAIVERS
+) -> list[Finding]:
+    """Every finding for already-loaded render output, checked against `guides`, waivers applied."""
     findings = list(rendered.problems)
     for dashboard in rendered.dashboards:
         findings += lint_dashboard(dashboard)
+    findings += check_embeddable(rendered.embeds)
     findings += lint_alert_rules(rendered.rule_groups, {d.uid: d for d in rendered.dashboards})
+    findings += lint_guides(rendered.rule_groups, guides)
     queries = [q for d in rendered.dashboards for ref in iter_panels(d) for q in panel_queries(ref)]
     queries += [q for rule in iter_rules(rendered.rule_groups) for q in alert_queries(rule)]
     queries += [q for d in rendered.dashboards for q in variable_selector_queries(d)]
@@ -50,8 +61,8 @@ def lint_rendered(rendered: RenderedTree, waivers: tuple[Waiver, ...] = WAIVERS)
     return apply_waivers(findings, waivers)
 
 
-def lint_directory(directory: Path, waivers: tuple[Waiver, ...] = WAIVERS) -> list[Finding]:
-    return lint_rendered(load_tree(directory), waivers)
+def lint_directory(directory: Path, guides: Guides, waivers: tuple[Waiver, ...] = WAIVERS) -> list[Finding]:
+    return lint_rendered(load_tree(directory), guides, waivers)
 
 
 def format_table(findings: list[Finding]) -> str:
@@ -75,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.lint", description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", type=Path, default=OUTPUT_DIR, help="render output (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print findings as JSON")
+    parser.add_argument(
+        "--readme", type=Path, default=README_PATH, help="the runbooks' README (default: the repository's)"
+    )
+    parser.add_argument(
+        "--cases", type=Path, default=CASES_PATH, help="the alert rule cases (default: the repository's)"
+    )
     args = parser.parse_args(argv)
     if not (args.dir / "dashboards").is_dir():
         print(
@@ -82,9 +99,14 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return ExitCode.CONFIG
+    try:
+        guides = load_guides(args.readme, args.cases)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        print(f"error: cannot read --readme/--cases: {exc}", file=sys.stderr)
+        return ExitCode.CONFIG
     rendered = load_tree(args.dir)
     try:
-        findings = lint_rendered(rendered)
+        findings = lint_rendered(rendered, guides)
     except ToolMissingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.CONFIG

@@ -10,6 +10,8 @@ Best practice (grafana/dashboard-linter: lint/rule_*.go, and its docs/rules): a 
 variable labelled "Data source" (and `loki_datasource` for Loki panels), `job`/`instance` variables on
 dashboards with Prometheus panels, panels on the templated datasource, a title and description on every
 panel, a valid unit on value panels, and no deprecated (Angular) panel types.
+
+Across dashboards: at least one panel is marked embeddable=True, or the viewers' page shows nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Iterator
 
 from dashboards.core.conventions import UID_PATTERN
 from dashboards.core.validate import DefinitionError, check_dashboard
+from scripts.rendered.layout import EMBEDS_FILE
 from scripts.rendered.model import (
     PROVISIONED_DATASOURCES,
     Dashboard,
@@ -245,3 +248,18 @@ DASHBOARD_CHECKS = (
 
 def lint_dashboard(dashboard: Dashboard) -> list[Finding]:
     return [finding for check in DASHBOARD_CHECKS for finding in check(dashboard)]
+
+
+def check_embeddable(embeds: list[Json]) -> Iterator[Finding]:
+    """Viewers see only the panels in embeds.json (the app's /dashboards page): with none, it is empty.
+
+    A dashboard of its own may well embed nothing (detail dashboards are for engineers), so the rule is
+    about the whole tree. Waive it as Waiver("embeds.json", "", "embeddable-panels", reason).
+    """
+    if not embeds:
+        yield Finding(
+            EMBEDS_FILE, "embeddable-panels",
+            "no panel is embeddable: pass embeddable=True to the panels viewers should see"
+            " (README: Embedding for viewers)",
+            dashboard_uid=EMBEDS_FILE,
+        )  # fmt: skip

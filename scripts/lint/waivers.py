@@ -1,8 +1,10 @@
 """Lint waivers: a rule switched off for ONE panel (or alert rule), in code, with a written reason.
 
 Like grafana/dashboard-linter's `.lint` exclusions, but narrow: a waiver names the dashboard uid (or
-`alert:<rule uid>`), the panel title (or alert title), the lint rule and why. A waiver without a reason, or
-one that no longer matches any finding, is itself a lint failure, so waivers cannot rot silently.
+`alert:<rule uid>`, or the file a finding is about: `embeds.json`, `tests/alert_rule_cases.yaml`), the
+panel title (or the alert title, the uid of stale cases, "" for embeds.json), the lint rule and why. A
+waiver without a reason, or one that no longer matches any finding, is itself a lint failure, so waivers
+cannot rot silently.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from scripts.rendered.model import Finding
 
 @dataclass(frozen=True)
 class Waiver:
-    dashboard_uid: str  # dashboard uid, or "alert:<rule uid>"
-    panel: str  # panel title, or alert rule title
+    dashboard_uid: str  # dashboard uid, "alert:<rule uid>", or the file the finding is about
+    panel: str  # panel title, alert rule title, or "" (see the module docstring)
     rule: str  # lint rule name, e.g. "promql-job-instance"
     reason: str
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from scripts.common.exits import ExitCode
 from scripts.publish.errors import PublishError
 from scripts.publish.kinds import KINDS, STAGE_COUNT, stage_of
 from scripts.publish.model import Change, Plan
@@ -26,6 +27,7 @@ class Outcome:
     status: str
     error: str = ""
     url: str = ""
+    exit_code: int = ExitCode.OK  # a failed write's own code (a 403 is configuration, as in the plan)
 
 
 def apply_plan(
@@ -44,7 +46,7 @@ def apply_plan(
         try:
             return Outcome(change, OK, url=KINDS[change.kind].write(writer, change))
         except PublishError as error:
-            return Outcome(change, FAILED, error=str(error))
+            return Outcome(change, FAILED, error=str(error), exit_code=error.exit_code)
 
     for stage in range(STAGE_COUNT):
         batch = [c for c in writes if stage_of(c) == stage]

@@ -1,7 +1,7 @@
 """Publish the rendered dashboards and alerting to Grafana through its HTTP API: `make publish`.
 
-    python -m scripts.publish [--env NAME] [--dir DIR] [--plan] [--diff] [--json] [--force] [--prune]
-                              [--wait SECONDS]
+    python -m scripts.publish [--env NAME] [--dir DIR] [--plan [--detailed-exitcode]] [--diff] [--json]
+                              [--force] [--prune] [--only KIND/KEY ...] [--wait SECONDS]
 
 Steps: health check (GET /api/health; `--wait` retries for a freshly started Grafana), plan (read what
 Grafana has and compare it semantically with provisioning/grafana/), then write only what changed:
@@ -11,11 +11,17 @@ from a group in code is kept in Grafana: the group is written with it). `--plan`
 `make diff`) stops after the plan and writes nothing. A publish with nothing changed writes nothing and
 creates no dashboard versions.
 
-A dashboard changed in Grafana since our last publish (a UI edit) is never overwritten silently: it is
-reported as drifted with a diff of what the edit changed, the rest is published, and the exit code is 3.
-`--force` overwrites (or, with --prune, deletes) drifted dashboards. See scripts/publish/plan.py for how
-our last publish is recognised
-(and scripts/publish/compare.py for the marker).
+Publish touches only what it owns: every dashboard it writes carries the owner (this repository and the
+environment) in its marker, every alert rule the owner as its `managed_by` label, and of the org's
+notification policy only the route matching that label is ours. Anything else — another team's
+dashboard in our folder, another environment's objects, every other route — is listed as "not-ours" and
+never changed or deleted, not even with --force or --prune; an object of ours whose uid is taken by
+someone else's is refused (exit 3). A dashboard or alert rule changed in Grafana since our last publish
+(a UI edit) is never overwritten silently: it is reported as drifted with a diff of what the edit
+changed, the rest is published, and the exit code is 3. `--force` overwrites (or, with --prune, deletes)
+drifted objects of ours. Objects of ours no longer in code are listed as orphans in every plan and
+deleted only with --prune. See scripts/publish/plan.py for how ownership and our last publish are
+recognised (and scripts/publish/compare.py for the markers).
 
 Configuration (environment): GRAFANA_URL, GRAFANA_TOKEN (service-account token, role Admin because of
 the alerting provisioning API) or GRAFANA_USER + GRAFANA_PASSWORD, GRAFANA_ORG_ID, GRAFANA_PUBLIC_URL
@@ -29,7 +35,9 @@ Exit codes:
     1  failed: Grafana unreachable, or a write was rejected (see the one-line error)
     2  configuration error: missing/invalid settings or rendered files, bad credentials (401),
        insufficient role (403)
-    3  drift refused: a dashboard was edited in Grafana; nothing was overwritten (use --force)
+    3  refused: an object of ours was edited in Grafana (use --force), or one of our uids is someone
+       else's object (never overwritten)
+With --plan --detailed-exitcode: 0 no changes, 2 changes pending, 3 drift or not ours, 1 any error.
 """
 
 from __future__ import annotations
@@ -37,22 +45,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
 from scripts.common.exits import ExitCode
+from scripts.common.paths import REPO_ROOT
 from scripts.publish.apply import FAILED, OK, Outcome, apply_plan
 from scripts.publish.client import Grafana
 from scripts.publish.desired import Desired, load_desired
-from scripts.publish.errors import PublishError
+from scripts.publish.errors import PublishError, config_error
 from scripts.publish.kinds import change_diff
 from scripts.publish.model import Action, Change, Kind, Plan
 from scripts.publish.plan import build_plan
 from scripts.publish.revision import current_revision
 from scripts.publish.target import Target, load_target, request_timeout, safe_url
 from scripts.publish.writers import Writer
+from scripts.rendered.layout import OUTPUT_DIR
 
 WORKERS = 8  # concurrent requests: hides latency without hammering Grafana's database
 PROGRESS_FROM = 20  # show progress on stderr when at least this many objects are written
@@ -62,7 +73,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m scripts.publish", description=__doc__.split("\n\n")[0])
     parser.add_argument("--env", help="target named in the environments file (default: GRAFANA_* variables)")
     parser.add_argument("--env-file", type=Path, default=Path("provisioning/environments.yaml"))
-    parser.add_argument("--dir", type=Path, default=Path("provisioning/grafana"), help="rendered files")
+    parser.add_argument("--dir", type=Path, default=REPO_ROOT / OUTPUT_DIR, help="rendered files")
     parser.add_argument(
         "--plan", "--dry-run", dest="plan_only", action="store_true", help="plan only, write nothing"
     )
@@ -75,7 +86,47 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--wait", type=float, default=0.0, metavar="SECONDS", help="wait for Grafana to be healthy"
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="with --plan: exit 0 no changes, 2 changes pending, 3 drift or not ours, 1 any error",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="KIND/KEY",
+        help="plan and publish only these objects, e.g. dashboard/chat-overview (repeatable)",
+    )
+    args = parser.parse_args(argv)
+    if args.detailed_exitcode and not args.plan_only:
+        parser.error("--detailed-exitcode goes with --plan: a publish exits 0, 1, 2 or 3 as documented")
+    for only in args.only:
+        if only.partition("/")[0] not in set(Kind) or not only.partition("/")[2]:
+            parser.error(f"--only {only!r}: expected KIND/KEY with KIND one of {', '.join(Kind)}")
+    return args
+
+
+def ensure_rendered(directory: Path) -> None:
+    """Refuse to publish the repository's rendered tree when it is stale: an edit of dashboards/ that was
+    not rendered would otherwise plan as "unchanged". (A tree elsewhere was not rendered from this
+    repository's definitions: nothing to compare it with.)"""
+    if directory.resolve() != (REPO_ROOT / OUTPUT_DIR).resolve():
+        return
+    check = [sys.executable, "-m", "scripts.render", "--check", "--out", str(directory)]
+    completed = subprocess.run(check, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False)
+    if completed.returncode != ExitCode.OK:
+        reason = (completed.stderr.strip().splitlines() or ["render --check failed"])[-1]
+        raise config_error(f"the rendered files are not what the code renders ({reason})")
+
+
+def selected(plan: Plan, only: list[str], suffix: str) -> Plan:
+    """The plan narrowed to the objects `--only` names (by their key in code, or in this target)."""
+    if not only:
+        return plan
+    wanted = {tuple(item.split("/", 1)) for item in only}
+    keys = {(kind, key + suffix) for kind, key in wanted} | wanted
+    return Plan([c for c in plan.changes if (c.kind, c.key) in keys], plan.grafana_version)
 
 
 # ---- output ----------------------------------------------------------------------------------------------
@@ -92,6 +143,8 @@ def print_plan(plan: Plan, target: Target, show_diff: bool, force: bool, out: Te
         if change.action == Action.DRIFTED:
             verb = "overwrites" if change.desired is not None else "deletes"
             note += f" (--force {verb} it)" if not force else f" (--force given: publishing {verb} it)"
+        elif change.action == Action.NOT_OURS and change.desired is not None:
+            note += " (refused: our code has an object of this uid; rename ours)"
         print(f"  {change.action:<10} {change.label}{note}", file=out)
         if change.action == Action.DRIFTED or (show_diff and change.action != Action.UNCHANGED):
             diff = change_diff(change)
@@ -102,7 +155,11 @@ def print_plan(plan: Plan, target: Target, show_diff: bool, force: bool, out: Te
 
 def _urls(plan: Plan, outcomes: list[Outcome], desired: Desired, target: Target) -> dict[str, Any]:
     base = target.public_url.rstrip("/")
-    paths = {c.key: c.url for c in plan.changes if c.kind == Kind.DASHBOARD and c.url}
+    paths = {
+        c.key: c.url
+        for c in plan.changes
+        if c.kind == Kind.DASHBOARD and c.url and c.action != Action.NOT_OURS
+    }
     paths.update(
         {
             o.change.key: o.url
@@ -122,10 +179,13 @@ def _progress(done: int, total: int) -> None:
         print(f"publishing: {done}/{total}", file=sys.stderr, flush=True)
 
 
-def _exit_code(plan: Plan, outcomes: list[Outcome], force: bool) -> int:
-    if any(o.status == FAILED for o in outcomes):
-        return ExitCode.FAILED
-    return ExitCode.DRIFT if plan.drifted() and not force else ExitCode.OK
+def _exit_code(plan: Plan, outcomes: list[Outcome], force: bool, detailed: bool) -> int:
+    failed = [o for o in outcomes if o.status == FAILED]
+    if failed:  # a refused write of configuration (401/403) says so, like the same refusal in the plan
+        return ExitCode.CONFIG if all(o.exit_code == ExitCode.CONFIG for o in failed) else ExitCode.FAILED
+    if plan.refused() or (plan.drifted() and not force):
+        return ExitCode.DRIFT
+    return ExitCode.CHANGES_PENDING if detailed and plan.pending() else ExitCode.OK
 
 
 def _change_json(change: Change, with_diff: bool) -> dict[str, Any]:
@@ -138,19 +198,22 @@ def _change_json(change: Change, with_diff: bool) -> dict[str, Any]:
 # ---- main ------------------------------------------------------------------------------------------------
 def run(args: argparse.Namespace, out: TextIO) -> int:
     target = load_target(args.env, args.env_file)
+    ensure_rendered(args.dir)
     desired = load_desired(args.dir, target, require_secrets=not args.plan_only)
     grafana = Grafana(target, timeout_s=request_timeout(os.environ))
     version = grafana.wait_healthy(args.wait)
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        plan = build_plan(grafana, desired, pool, prune=args.prune)
+        plan = selected(build_plan(grafana, desired, pool, prune=args.prune), args.only, target.uid_suffix)
         plan.grafana_version = version
         if not args.json:
             print_plan(plan, target, args.diff, args.force, out)
         outcomes: list[Outcome] = []
         if not args.plan_only:
-            writer = Writer(grafana, desired.folder_uid, current_revision(), desired.rule_sources)
+            writer = Writer(
+                grafana, desired.folder_uid, current_revision(), desired.rule_sources, desired.owner
+            )
             outcomes = apply_plan(writer, plan, pool, args.force, None if args.json else _progress)
-    code = _exit_code(plan, outcomes, args.force)
+    code = _exit_code(plan, outcomes, args.force, args.detailed_exitcode)
     urls = _urls(plan, outcomes, desired, target)
     if args.json:
         report = {
@@ -198,6 +261,13 @@ def _print_results(
             "into code, or re-run with --force to overwrite it",
             file=out,
         )
+    if plan.refused():
+        names = ", ".join(c.label for c in plan.refused())
+        print(
+            f"refused: {names} in Grafana belong to someone else and were left as they are; give ours "
+            "another uid (or the environment a uid_suffix), or ask the owner",
+            file=out,
+        )
     if urls["dashboards"]:
         print("Dashboards:", file=out)
         for uid, url in urls["dashboards"].items():
@@ -214,10 +284,11 @@ def main(argv: list[str] | None = None) -> int:
         return run(args, sys.stdout)
     except PublishError as error:
         print(f"publish: error: {error}", file=sys.stderr)
+        code = ExitCode.FAILED if args.detailed_exitcode else error.exit_code
         if args.json:
-            json.dump({"error": str(error), "exit_code": error.exit_code}, sys.stdout)
+            json.dump({"error": str(error), "exit_code": code}, sys.stdout)
             print()
-        return error.exit_code
+        return code
     except KeyboardInterrupt:
         print("publish: interrupted", file=sys.stderr)
         return ExitCode.FAILED

@@ -22,6 +22,15 @@ from typing import Any
 from dashboards.core.conventions import parse_duration
 
 MARKER_KEY = "__publish"
+# The label every alert rule we publish carries, valued with the target's owner: it says whose the rule is
+# and routes its alerts to our part of the notification policy tree.
+OWNER_LABEL = "managed_by"
+# Where the hash of what we wrote is kept, for the kinds without a marker of their own: a rule's
+# annotation (over the rule and its group's interval), and our policy route's matcher `publish_sha256 !=
+# <hash>` (over the route and our contact points: a contact point has no field to hold it). That matcher
+# matches every alert, since none carries the label, so it changes no routing. Content that no longer
+# hashes to its marker was edited in Grafana since our last publish.
+RULE_MARKER = ROUTE_MARKER = "publish_sha256"
 VOLATILE_DASHBOARD_KEYS = ("id", "version", MARKER_KEY)
 # The ProvisionedAlertRule fields a rule's definition consists of. Everything else in Grafana's answer is
 # set by the server (id, uid-scoped orgID/folderUID/ruleGroup forced from the group, updated, provenance)
@@ -76,6 +85,40 @@ def is_clean(dashboard: dict[str, Any]) -> bool:
     return same_version or marker_hash(dashboard) == content_hash(dashboard)
 
 
+def written_by(marker: Any, owner: str, uid: str) -> bool:
+    """Whether a publish marker is `owner`'s, on the dashboard we wrote it on: a "Save as" copy made in the
+    UI may carry our marker, but not our uid. A marker without an owner (or uid) predates them: it was
+    written by this tool, whose only owner then was the one target it published to."""
+    return (
+        isinstance(marker, dict) and marker.get("owner") in (None, owner) and marker.get("uid") in (None, uid)
+    )
+
+
+def dashboard_owner(dashboard: dict[str, Any]) -> str | None:
+    """Who the marker says published this dashboard (None: no marker, or one from before owners)."""
+    marker = dashboard.get(MARKER_KEY)
+    return str(marker["owner"]) if isinstance(marker, dict) and marker.get("owner") else None
+
+
+def rule_hash(rule: dict[str, Any], interval: Any) -> str:
+    """The hash a rule's marker holds: its definition and its group's interval, as Grafana stores them."""
+    return hashlib.sha256(
+        canonical({"interval": interval, "rule": normalise_rule(rule)}).encode()
+    ).hexdigest()
+
+
+def rule_edited(rule: dict[str, Any], interval: Any) -> bool:
+    """A rule we wrote whose content no longer matches its marker (a rule without one predates markers)."""
+    marker = (rule.get("annotations") or {}).get(RULE_MARKER)
+    return bool(marker) and marker != rule_hash(rule, interval)
+
+
+def with_rule_marker(rule: dict[str, Any], interval: Any) -> dict[str, Any]:
+    """The rule as we write it: its marker annotation set to the hash of what we send."""
+    annotations = {**(rule.get("annotations") or {}), RULE_MARKER: rule_hash(rule, interval)}
+    return {**rule, "annotations": annotations}
+
+
 def duration_ms(text: str) -> int | str:
     """'60s' and '1m' both become 60000; anything unparsable stays as it is."""
     try:
@@ -119,6 +162,8 @@ def normalise_query(query: dict[str, Any]) -> dict[str, Any]:
 
 def normalise_rule(rule: dict[str, Any]) -> dict[str, Any]:
     kept = {k: rule[k] for k in RULE_FIELDS if k in rule}
+    annotations = {k: v for k, v in (kept.get("annotations") or {}).items() if k != RULE_MARKER}
+    kept["annotations"] = annotations
     data = [normalise_query(query) for query in kept.get("data") or []]
     return _drop_empty(_durations({**kept, "data": data}))
 
@@ -142,6 +187,63 @@ def normalise_policy(route: dict[str, Any]) -> dict[str, Any]:
     if kept.get("routes"):
         kept["routes"] = [normalise_policy(child) for child in kept["routes"]]
     return _drop_empty(_durations(kept))
+
+
+def owner_matcher(owner: str) -> list[str]:
+    return [OWNER_LABEL, "=", owner]
+
+
+def policy_route_index(tree: dict[str, Any], owner: str) -> int | None:
+    """Where among the root's routes `owner`'s route is: the one matching its owner label."""
+    routes = tree.get("routes") or []
+    return next(
+        (i for i, r in enumerate(routes) if owner_matcher(owner) in (r.get("object_matchers") or [])), None
+    )
+
+
+def route_marker(route: dict[str, Any]) -> str:
+    """The hash our route's marker matcher holds ("" when it has none)."""
+    matchers = route.get("object_matchers") or []
+    return next((str(m[2]) for m in matchers if m[0] == ROUTE_MARKER and m[1] == "!="), "")
+
+
+def without_route_marker(route: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **route,
+        "object_matchers": [m for m in route.get("object_matchers") or [] if m[0] != ROUTE_MARKER],
+    }
+
+
+def routing_hash(route: dict[str, Any], contact_points: list[dict[str, Any]]) -> str:
+    """The hash of our route (without its marker) and of our contact points, as Grafana stores them."""
+    points = sorted((normalise_contact_point(p) for p in contact_points), key=lambda p: str(p.get("uid")))
+    view = {"contact_points": points, "route": normalise_policy(without_route_marker(route))}
+    return hashlib.sha256(canonical(view).encode()).hexdigest()
+
+
+def with_route_marker(route: dict[str, Any], contact_points: list[dict[str, Any]]) -> dict[str, Any]:
+    """The route as we write it: its marker matcher set to the hash of what we send."""
+    bare = without_route_marker(route)
+    marker = [ROUTE_MARKER, "!=", routing_hash(bare, contact_points)]
+    return {**bare, "object_matchers": [*bare["object_matchers"], marker]}
+
+
+def routing_edited(route: dict[str, Any], contact_points: list[dict[str, Any]]) -> bool:
+    """Our live route or one of our live contact points no longer matches the route's marker."""
+    marker = route_marker(route)
+    return bool(marker) and marker != routing_hash(route, contact_points)
+
+
+def with_policy_route(tree: dict[str, Any], route: dict[str, Any], owner: str) -> dict[str, Any]:
+    """The org's tree with our route in it: in its place, or first (it only matches our label, so no other
+    team's alert is routed differently) when it is new. Everything else stays as it is."""
+    routes = list(tree.get("routes") or [])
+    index = policy_route_index(tree, owner)
+    if index is None:
+        routes.insert(0, route)
+    else:
+        routes[index] = route
+    return {**{k: v for k, v in tree.items() if k != "provenance"}, "routes": routes}
 
 
 def unified_diff(before: Any, after: Any, before_label: str, after_label: str) -> str:

@@ -22,6 +22,8 @@ class Action(StrEnum):
     UNCHANGED = "unchanged"
     DRIFTED = "drifted"  # changed in Grafana since our last publish: overwritten only with --force
     DELETE = "delete"  # only with --prune
+    ORPHAN = "orphan"  # ours, in Grafana, no longer in code: deleted with --prune
+    NOT_OURS = "not-ours"  # someone else's object: never written, changed or deleted
 
 
 WRITES = frozenset({Action.CREATE, Action.UPDATE, Action.DELETE})
@@ -56,3 +58,11 @@ class Plan:
 
     def drifted(self) -> list[Change]:
         return [c for c in self.changes if c.action == Action.DRIFTED]
+
+    def refused(self) -> list[Change]:
+        """Objects in code that collide with someone else's: publishing them would overwrite it."""
+        return [c for c in self.changes if c.action == Action.NOT_OURS and c.desired is not None]
+
+    def pending(self) -> list[Change]:
+        """Everything a publish (with --force) would write: the plan is not a no-op when this is not empty."""
+        return self.writes(force=True)

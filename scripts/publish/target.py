@@ -10,6 +10,7 @@ appear in messages: `Target.credential` is excluded from repr and URLs are print
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,10 @@ from dashboards.core.conventions import CHAT_FOLDER
 from scripts.publish.errors import config_error
 
 DEFAULT_TIMEOUT_S = 10.0
+# Who publishes: this repository. With the environment's name it is the owner every published object
+# carries (dashboards in their marker, alert rules as the `managed_by` label that also routes them).
+REPOSITORY_ID = "grafana-chat-as-code"
+_SUFFIX = re.compile(r"[a-zA-Z0-9_-]*")  # what a uid may be made longer with (UID_PATTERN's characters)
 
 
 def safe_url(url: str) -> str:
@@ -44,6 +49,15 @@ class Target:
     folder_uid: str = CHAT_FOLDER.uid
     folder_title: str = CHAT_FOLDER.title
     datasource_map: Mapping[str, str] = field(default_factory=dict)
+    # Environments in one Grafana are kept apart by construction: their own folder, and these.
+    uid_suffix: str = ""  # appended to every dashboard, alert rule and contact point uid (and name)
+    title_suffix: str = ""  # appended to every dashboard title
+    webhook_url: str | None = None  # the chat's alert webhook as this Grafana reaches it (None: rendered)
+
+    @property
+    def owner(self) -> str:
+        """Who owns what this target's publish writes: this repository in this environment."""
+        return f"{REPOSITORY_ID}/{self.name}"
 
 
 def _org_id(value: Any, source: str) -> int | None:
@@ -100,6 +114,7 @@ def load_target(env_name: str | None, env_file: Path, environ: Mapping[str, str]
             public_url=environ.get("GRAFANA_PUBLIC_URL") or safe_url(url),
             credential=_credential(environ, "GRAFANA_TOKEN"),
             org_id=_org_id(environ.get("GRAFANA_ORG_ID"), "GRAFANA_ORG_ID"),
+            webhook_url=environ.get("ALERT_WEBHOOK_URL") or None,
         )
     entry = _environment_entry(env_name, env_file)
     folder = entry.get("folder") or {}
@@ -115,7 +130,17 @@ def load_target(env_name: str | None, env_file: Path, environ: Mapping[str, str]
         folder_uid=str(folder.get("uid") or CHAT_FOLDER.uid),
         folder_title=str(folder.get("title") or CHAT_FOLDER.title),
         datasource_map={str(k): str(v) for k, v in datasources.items()},
+        uid_suffix=_suffix(entry, "uid_suffix", env_name),
+        title_suffix=str(entry.get("title_suffix") or ""),
+        webhook_url=str(entry["webhook_url"]) if entry.get("webhook_url") else None,
     )
+
+
+def _suffix(entry: Mapping[str, Any], key: str, env_name: str) -> str:
+    value = str(entry.get(key) or "")
+    if not _SUFFIX.fullmatch(value):
+        raise config_error(f"environment {env_name!r}: `{key}` may only hold letters, digits, - and _")
+    return value
 
 
 def request_timeout(environ: Mapping[str, str]) -> float:

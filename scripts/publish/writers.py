@@ -16,7 +16,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from scripts.publish.client import Grafana
-from scripts.publish.compare import MARKER_KEY, content_hash, normalise_contact_point
+from scripts.publish.compare import (
+    MARKER_KEY,
+    content_hash,
+    normalise_contact_point,
+    with_policy_route,
+    with_rule_marker,
+)
 from scripts.publish.errors import PublishError, is_not_found
 from scripts.publish.model import Action, Change
 from scripts.publish.revision import Revision
@@ -24,6 +30,8 @@ from scripts.publish.revision import Revision
 # How a create of a used uid is refused: folders 409 (v11.3+) or 412 (v10), contact points 400 ("invalid
 # object specification") or 409 in newer releases. The read-back decides, so a broad set is harmless.
 TAKEN_STATUSES = (400, 409, 412)
+CONFLICT = 409
+POLICY_ATTEMPTS = 3
 
 
 _RULE_HINTS: tuple[tuple[str, Callable[[dict[str, Any], str], bool]], ...] = (
@@ -74,12 +82,18 @@ class Writer:
     """Writes one change of each kind (kinds.py says which method serves which kind)."""
 
     def __init__(
-        self, grafana: Grafana, folder_uid: str, revision: Revision, rule_sources: Mapping[str, str]
+        self,
+        grafana: Grafana,
+        folder_uid: str,
+        revision: Revision,
+        rule_sources: Mapping[str, str],
+        owner: str,
     ) -> None:
         self.grafana = grafana
         self.folder_uid = folder_uid
         self.revision = revision
         self.rule_sources = rule_sources  # rule uid -> definitions module, for rejection messages
+        self.owner = owner  # written into every dashboard's marker
 
     def folder(self, change: Change) -> str:
         title, uid = change.desired["title"], change.desired["uid"]
@@ -117,9 +131,28 @@ class Writer:
         return ""
 
     def policy(self, change: Change) -> str:
-        self.grafana.call(
-            change.label, lambda api: api.alertingprovisioning.set_notification_policy_tree(change.desired)
-        )
+        """Our route into the org's tree as it is right now: re-read just before the write, so that every
+        other route and the root's settings are written back exactly as their owners left them. The tree
+        stays editable in the UI (no provenance): it is the org's, not ours. The legacy API has no version
+        to lock on, so the window between read and write is as short as one round trip; a conflict that
+        Grafana itself detects (409) is retried with a fresh read."""
+        for attempt in range(POLICY_ATTEMPTS):
+            tree = self.grafana.call(
+                change.label, lambda api: api.alertingprovisioning.get_notification_policy_tree()
+            )
+            merged = with_policy_route(tree, change.desired, self.owner)
+            try:
+                self.grafana.call(
+                    change.label,
+                    lambda api, merged=merged: api.alertingprovisioning.set_notification_policy_tree(
+                        merged, disable_provenance=True
+                    ),
+                )
+            except PublishError as error:
+                if error.status == CONFLICT and attempt + 1 < POLICY_ATTEMPTS:
+                    continue
+                raise
+            break
         return ""
 
     def dashboard_body(self, change: Change) -> dict[str, Any]:
@@ -131,6 +164,8 @@ class Writer:
             if change.action == Action.CREATE
             else change.version + 1,  # what Grafana will assign
             "commit": self.revision.commit,
+            "owner": self.owner,
+            "uid": change.key,
             "tool": "make publish",
         }
         if change.action != Action.CREATE:
@@ -180,7 +215,10 @@ class Writer:
 
     def rule_group(self, change: Change) -> str:
         group = change.desired
-        body = {k: group[k] for k in ("title", "folderUid", "interval", "rules")}
+        body = {
+            **{k: group[k] for k in ("title", "folderUid", "interval")},
+            "rules": [with_rule_marker(rule, group["interval"]) for rule in group["rules"]],
+        }
         try:
             self.grafana.call(
                 change.label,

@@ -16,12 +16,11 @@ from pathlib import Path
 
 import yaml
 
-from scripts.common.paths import REPO_ROOT
+from scripts.common.alert_cases import CASES_PATH, Cases, missing_cases
 from scripts.common.tools import ToolMissingError, require_tool
 from scripts.rendered.model import Json
 from scripts.verify.translate import translate_groups
 
-CASES_PATH = REPO_ROOT / "tests" / "alert_rule_cases.yaml"
 _UNIT_HEADER = re.compile(r"^Unit Testing:\s+(\S+)", re.MULTILINE)
 
 
@@ -73,18 +72,16 @@ def _run_promtool(files: list[Path], timeout_s: float) -> dict[str, str]:
     return verdicts
 
 
-def run_alert_tests(groups: list[Json], cases: Json, timeout_s: float = 120.0) -> list[CaseResult]:
+def run_alert_tests(groups: list[Json], cases: Cases, timeout_s: float = 120.0) -> list[CaseResult]:
     """Translate `groups`, run every case of `cases` ({uid: {case name: case}}) and report each."""
     rules_file_data, skipped = translate_groups(groups)
     translated = {r["alert"]: r for g in rules_file_data["groups"] for r in g["rules"]}
     results = [CaseResult(uid, "", "not verifiable", reason) for uid, reason in skipped.items()]
     for uid in translated:
-        missing = {"fires", "quiet"} - set(cases.get(uid) or {})
+        missing = missing_cases(cases, uid)
         if missing:
             results.append(
-                CaseResult(
-                    uid, "", "fail", f"add {' and '.join(sorted(missing))} case(s) to {CASES_PATH.name}"
-                )
+                CaseResult(uid, "", "fail", f"add {' and '.join(missing)} case(s) to {CASES_PATH.name}")
             )
     results += [
         CaseResult(uid, "", "fail", "a case for a rule that does not exist")
@@ -109,7 +106,3 @@ def run_alert_tests(groups: list[Json], cases: Json, timeout_s: float = 120.0) -
         else:
             results.append(CaseResult(uid, name, "fail" if verdict else "pass", verdict))
     return results
-
-
-def load_cases(path: Path = CASES_PATH) -> Json:
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}

@@ -31,11 +31,12 @@ import time
 from pathlib import Path
 
 from dashboards.core.conventions import APP_JOB
+from scripts.common.alert_cases import load_cases
 from scripts.common.exits import ExitCode
 from scripts.common.load import LoadError, LoadSpec, run_load
 from scripts.rendered.layout import OUTPUT_DIR
 from scripts.rendered.tree import RenderedTree, load_tree
-from scripts.verify.alert_tests import load_cases, run_alert_tests
+from scripts.verify.alert_tests import run_alert_tests
 from scripts.verify.queries import QueryResult, check_alert_queries, check_app_down_live, check_panels
 from scripts.verify.stack import exit_cleanly_on_termination, live_stack, wait_for_scrapes
 

@@ -109,6 +109,7 @@ def test_alert_definitions_accept_every_prometheus_duration() -> None:
         (alerting, "NO_DATA_STATES"),
         (alerting, "ORG_ID"),
         (alerting, "QUERY_DATASOURCES"),
+        (alerting, "RUNBOOK_BASE_URL"),
         (alerting, "SEVERITIES"),
         (alerting, "WEBHOOK_TOKEN_PLACEHOLDER"),
         (dashboard, "UID_PATTERN"),

@@ -14,7 +14,13 @@ import yaml
 from scripts.common.paths import REPO_ROOT
 from scripts.rendered.model import PROVISIONED_DATASOURCES
 from scripts.rendered.variables import UnknownVariableError, substitute, time_variables
-from tests.support.rendered_fixtures import clean_dashboard, clean_rules, set_expr, write_rendered
+from tests.support.rendered_fixtures import (
+    clean_dashboard,
+    clean_rules,
+    set_expr,
+    write_guides,
+    write_rendered,
+)
 
 pytestmark = pytest.mark.prometheus  # promtool (Debian package prometheus) checks the PromQL
 
@@ -27,6 +33,12 @@ def run_lint(*args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
     )
+
+
+def run_lint_fixture(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Lint a fixture tree against the fixture's README and cases, not the repository's."""
+    readme, cases = write_guides(root.parent / "guides")
+    return run_lint("--dir", str(root), "--readme", str(readme), "--cases", str(cases), *args)
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +56,8 @@ def test_the_project_dashboards_and_alerts_pass(rendered: Path) -> None:
 
 def test_a_typo_fails_with_panel_query_and_closest_name(tmp_path: Path) -> None:
     dashboard = set_expr(clean_dashboard(), 0, 'sum(rate(chat_messages_recieved_total{job=~"$job"}[5m]))')
-    root = write_rendered(tmp_path, [dashboard], clean_rules())
-    completed = run_lint("--dir", str(root))
+    root = write_rendered(tmp_path / "out", [dashboard], clean_rules())
+    completed = run_lint_fixture(root)
     assert completed.returncode == 1
     row = next(line for line in completed.stdout.splitlines() if "promql-metric" in line)
     assert "chat-overview / #1 Messages [A]" in row and "did you mean chat_messages_received_total" in row
@@ -55,13 +67,21 @@ def test_a_typo_fails_with_panel_query_and_closest_name(tmp_path: Path) -> None:
 
 def test_json_output(tmp_path: Path) -> None:
     dashboard = set_expr(clean_dashboard(), 4, '{app="chat", job="x"}')
-    root = write_rendered(tmp_path, [dashboard], clean_rules())
-    completed = run_lint("--dir", str(root), "--json")
+    root = write_rendered(tmp_path / "out", [dashboard], clean_rules())
+    completed = run_lint_fixture(root, "--json")
     report = json.loads(completed.stdout)
     assert completed.returncode == 1
     assert report["summary"]["failed"] == 1
     [finding] = report["findings"]
     assert finding["rule"] == "logql-stream-labels" and finding["where"] == "chat-overview / #5 Errors [A]"
+
+
+def test_an_unreadable_readme_or_cases_file_is_a_one_line_error(tmp_path: Path) -> None:
+    root = write_rendered(tmp_path / "out", [clean_dashboard()], clean_rules())
+    for flag in ("--readme", "--cases"):
+        completed = run_lint_fixture(root, flag, str(tmp_path / "missing"))
+        assert completed.returncode == 2 and completed.stdout == ""
+        assert completed.stderr.count("\n") == 1 and str(tmp_path / "missing") in completed.stderr
 
 
 def test_missing_directory_is_a_one_line_error(tmp_path: Path) -> None:
@@ -73,14 +93,14 @@ def test_missing_directory_is_a_one_line_error(tmp_path: Path) -> None:
 
 
 def test_broken_json_is_a_finding_not_a_traceback(tmp_path: Path) -> None:
-    root = write_rendered(tmp_path, [clean_dashboard()], clean_rules())
+    root = write_rendered(tmp_path / "out", [clean_dashboard()], clean_rules())
     (root / "dashboards" / "chat-logs.json").write_text("{not json")
-    completed = run_lint("--dir", str(root))
+    completed = run_lint_fixture(root)
     assert completed.returncode == 1 and "Traceback" not in completed.stderr
     assert "cannot read JSON" in completed.stdout
     (root / "dashboards" / "chat-logs.json").unlink()
     (root / "alerting" / "rules.json").unlink()  # no alert rules at all is a broken render, not a pass
-    completed = run_lint("--dir", str(root))
+    completed = run_lint_fixture(root)
     assert completed.returncode == 1 and "rules.json" in completed.stdout and "missing" in completed.stdout
 
 

@@ -13,21 +13,38 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter
 
 from scripts.lint.cli import lint_directory
+from scripts.lint.contributing import Guides, load_guides, runbook_anchors
 from scripts.lint.promql import MAX_GROUP_CARDINALITY
 from scripts.lint.queries import lint_queries
 from scripts.lint.registry import build_registry
 from scripts.lint.waivers import Waiver
 from scripts.rendered.model import Finding, PanelQuery
-from tests.support.rendered_fixtures import SEL, clean_dashboard, clean_rules, set_expr, write_rendered
+from tests.support.rendered_fixtures import (
+    SEL,
+    clean_dashboard,
+    clean_rules,
+    set_expr,
+    write_guides,
+    write_rendered,
+)
 
 pytestmark = pytest.mark.prometheus  # promtool (Debian package prometheus) checks the PromQL
 
 
+def clean_guides(tmp_path: Path) -> Guides:
+    return load_guides(*write_guides(tmp_path / "guides"))
+
+
 def lint(
-    tmp_path: Path, dashboard: dict[str, Any], rules: list[dict[str, Any]] | None = None, **kw: Any
+    tmp_path: Path,
+    dashboard: dict[str, Any],
+    rules: list[dict[str, Any]] | None = None,
+    guides: Guides | None = None,
+    **kw: Any,
 ) -> list[Finding]:
     root = write_rendered(tmp_path / "out", [dashboard], clean_rules() if rules is None else rules)
-    return [f for f in lint_directory(root, **kw) if f.status == "fail"]
+    findings = lint_directory(root, guides or clean_guides(tmp_path), **kw)
+    return [f for f in findings if f.status == "fail"]
 
 
 def only(findings: list[Finding], rule: str) -> Finding:
@@ -204,10 +221,12 @@ def test_waiver_needs_reason_and_a_match(tmp_path: Path) -> None:
         "chat-overview", "Clients", "promql-job-instance", "summed over every instance on purpose"
     )
     root = write_rendered(tmp_path / "out", [dashboard], clean_rules())
-    findings = lint_directory(root, (waiver,))
+    findings = lint_directory(root, clean_guides(tmp_path), (waiver,))
     assert [(f.rule, f.status) for f in findings] == [("promql-job-instance", "waived")]
     empty_reason = Waiver("chat-overview", "Clients", "promql-job-instance", " ")
-    findings = [f for f in lint_directory(root, (empty_reason,)) if f.status == "fail"]
+    findings = [
+        f for f in lint_directory(root, clean_guides(tmp_path), (empty_reason,)) if f.status == "fail"
+    ]
     assert {f.rule for f in findings} == {"promql-job-instance", "waiver"}
     stale = Waiver("chat-overview", "Messages", "panel-units", "no longer needed")
     assert "matches no finding" in only(lint(tmp_path, clean_dashboard(), waivers=(stale,)), "waiver").message
@@ -304,6 +323,96 @@ def test_each_alert_rule_check_fails_on_its_own(tmp_path: Path, change: Any, rul
     rules = clean_rules()
     change(rules)
     assert words in only(lint(tmp_path, clean_dashboard(), rules), rule).message
+
+
+def _with_runbook(anchor: str) -> list[dict[str, Any]]:
+    rules = clean_rules()
+    notes = rules[0]["rules"][0]["annotations"]
+    notes["runbook_url"] = notes["runbook_url"].replace("#app-down", f"#{anchor}")
+    return rules
+
+
+def test_a_runbook_url_needs_a_section_under_runbooks_in_the_readme(tmp_path: Path) -> None:
+    readme, _ = write_guides(tmp_path / "guides")
+    finding = only(lint(tmp_path, clean_dashboard(), _with_runbook("chat-app-down")), "alert-runbook")
+    assert finding.where == "alert chat-app-down Chat app down"
+    assert finding.message == (
+        f"runbook_url points at {readme}#chat-app-down, which has no section: "
+        f"add `### Chat app down` under `## Runbooks` in {readme}"
+    )
+    other = only(lint(tmp_path, clean_dashboard(), _with_runbook("restart-it")), "alert-runbook")
+    assert (
+        "add `### Restart it` under `## Runbooks`" in other.message
+    )  # no title to reuse: the anchor's words
+    outside = _with_runbook("see-wiki")
+    outside[0]["rules"][0]["annotations"]["runbook_url"] = "https://wiki.example/runbooks#see-wiki"
+    assert lint(tmp_path, clean_dashboard(), outside) == []  # a runbook elsewhere is not the README's
+
+
+def test_only_headings_under_runbooks_outside_code_are_runbook_sections() -> None:
+    readme = (
+        "# Title\n## Runbooks\nIntro.\n### Chat app down\n#### Details, in depth\n"
+        "```python\n# not a heading\n```\n## Troubleshooting\n### Evictions\n"
+    )
+    assert runbook_anchors(readme) == {"chat-app-down", "details-in-depth"}
+
+
+def test_a_promql_rule_needs_a_fires_and_a_quiet_case(tmp_path: Path) -> None:
+    readme, cases = write_guides(tmp_path / "guides")
+    cases.write_text("chat-app-down:\n  fires: {}\n")
+    finding = only(lint(tmp_path, clean_dashboard(), guides=load_guides(readme, cases)), "alert-cases")
+    assert finding.where == "alert chat-app-down Chat app down"
+    assert finding.message == f"no `quiet` case: add one under `chat-app-down:` in {cases} (see its header)"
+    cases.write_text("{}\n")
+    missing = [f.message for f in lint(tmp_path, clean_dashboard(), guides=load_guides(readme, cases))]
+    assert [m.split(":")[0] for m in missing] == ["no `fires` case", "no `quiet` case"]
+
+
+def test_a_logql_rule_needs_no_cases_and_stale_cases_fail(tmp_path: Path) -> None:
+    readme, cases = write_guides(tmp_path / "guides")
+    logql = clean_rules()
+    query = logql[0]["rules"][0]["data"][0]
+    query["datasourceUid"] = "loki"
+    query["model"]["expr"] = 'sum(count_over_time({app="chat", level="error"}[5m]))'
+    cases.write_text("{}\n")
+    assert (
+        lint(tmp_path, clean_dashboard(), logql, load_guides(readme, cases)) == []
+    )  # promtool cannot run it
+    cases.write_text("chat-app-down: {fires: {}, quiet: {}}\nchat-renamed: {fires: {}, quiet: {}}\n")
+    stale = only(lint(tmp_path, clean_dashboard(), guides=load_guides(readme, cases)), "alert-cases")
+    assert (stale.where, stale.panel) == (str(cases), "chat-renamed")
+    assert stale.message.startswith("cases for `chat-renamed`, which is no alert rule: rename them")
+
+
+def test_some_panel_must_be_embeddable(tmp_path: Path) -> None:
+    root = write_rendered(tmp_path / "out", [clean_dashboard()], clean_rules())
+    (root / "embeds.json").write_text("[]")
+    finding = only(lint_directory(root, clean_guides(tmp_path)), "embeddable-panels")
+    assert finding.where == "embeds.json"
+    assert finding.message == (
+        "no panel is embeddable: pass embeddable=True to the panels viewers should see"
+        " (README: Embedding for viewers)"
+    )
+    (root / "embeds.json").unlink()  # render always writes it: a missing file embeds nothing either
+    assert only(lint_directory(root, clean_guides(tmp_path)), "embeddable-panels") == finding
+
+
+def test_the_contributor_rules_can_be_waived(tmp_path: Path) -> None:
+    root = write_rendered(tmp_path / "out", [clean_dashboard()], _with_runbook("nowhere"))
+    (root / "embeds.json").write_text("[]")
+    readme, cases = write_guides(tmp_path / "guides")
+    cases.write_text("chat-app-down: {fires: {}}\n")
+    waivers = (
+        Waiver("embeds.json", "", "embeddable-panels", "an engineers-only stack, no viewers"),
+        Waiver("alert:chat-app-down", "Chat app down", "alert-runbook", "the runbook lives in the wiki"),
+        Waiver("alert:chat-app-down", "Chat app down", "alert-cases", "proven live by make verify"),
+    )
+    findings = lint_directory(root, load_guides(readme, cases), waivers)
+    assert sorted((f.rule, f.status) for f in findings) == [
+        ("alert-cases", "waived"),
+        ("alert-runbook", "waived"),
+        ("embeddable-panels", "waived"),
+    ]
 
 
 def test_high_cardinality_by_is_measured_on_the_registry() -> None:

@@ -8,10 +8,11 @@ Runs only when LOKI_URL is set:
 A subprocess installs the app's logging exactly as `python -m app` does, logs lines under a unique `env`
 label, and exits (the exit flush delivers them). The tests then poll Loki's query API, bounded:
 - the lines are there with their labels and timestamps;
-- the LogQL alert (`chat-error-log-spike`, which cannot be evaluated without Loki, so `make verify` lists
-  it as not verifiable) fires and stays quiet as it should: its rendered query A, confined to the test's
-  own `env`, reduced (B) and compared with its threshold (C) exactly as rules.json says. The rule's `for`
-  (pending period) is Grafana's scheduler, not the query, and is not exercised here.
+- every LogQL alert (rules on Loki cannot be evaluated without it, so `make verify` lists them as not
+  verifiable) fires and stays quiet as it should: its rendered query A, confined to the test's own `env`,
+  reduced (B) and compared with its threshold (C) exactly as rules.json says, on lines at a level its
+  selector counts and at one it does not. The rule's `for` (pending period) is Grafana's scheduler, not
+  the query, and is not exercised here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import operator
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -27,10 +29,12 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from dashboards.core.conventions import LOG_LEVELS, LOG_STREAM, LOKI_UID
 from scripts.common.paths import REPO_ROOT
 
 pytestmark = [
@@ -51,7 +55,6 @@ SHIP_SCRIPT = textwrap.dedent(
     """
 )
 RULES = REPO_ROOT / "provisioning" / "grafana" / "alerting" / "rules.json"
-LOGQL_ALERT_UID = "chat-error-log-spike"
 THRESHOLD_OPS: dict[str, Callable[[float, float], bool]] = {"gt": operator.gt, "lt": operator.lt}
 
 
@@ -104,36 +107,76 @@ def test_lines_shipped_by_the_app_logging_are_queryable_with_their_labels() -> N
     assert all(int(ts) >= started_ns for ts, _ in values)  # record creation time, nanoseconds
 
 
-def logql_alert() -> tuple[str, str, float]:
-    """The LogQL alert's query A, its reducer (B) and its threshold (op, value) (C), from rules.json."""
-    rules = {rule["uid"]: rule for group in json.loads(RULES.read_text()) for rule in group["rules"]}
-    steps = {step["refId"]: step["model"] for step in rules[LOGQL_ALERT_UID]["data"]}
+@dataclass(frozen=True)
+class LogqlAlert:
+    """A LogQL rule as rules.json has it: query A, threshold C, and the log levels its selector counts."""
+
+    uid: str
+    expr: str
+    op: str
+    threshold: float
+    counted_level: str  # a level whose lines the query counts
+    other_level: str  # the gravest level it ignores, which the app ships whatever its log level
+
+
+def logql_alert(rule: dict[str, Any]) -> LogqlAlert:
+    steps = {step["refId"]: step["model"] for step in rule["data"]}
     assert steps["B"]["type"] == "reduce" and steps["B"]["reducer"] == "last"  # instant: one value
     evaluator = steps["C"]["conditions"][0]["evaluator"]
-    return steps["A"]["expr"], evaluator["type"], float(evaluator["params"][0])
+    level = re.search(r'level(=~?)"([^"]*)"', steps["A"]["expr"])
+    assert level, f"{rule['uid']}: no level matcher to ship counted and ignored lines for"
+    pattern = level.group(2) if level.group(1) == "=~" else re.escape(level.group(2))
+    counted = [name for name in LOG_LEVELS if re.fullmatch(pattern, name)]
+    other = [name for name in LOG_LEVELS if name not in counted]
+    assert counted and other, f"{rule['uid']}: its level matcher must keep some levels and drop others"
+    return LogqlAlert(
+        rule["uid"],
+        steps["A"]["expr"],
+        evaluator["type"],
+        float(evaluator["params"][0]),
+        counted[0],
+        other[-1],
+    )
 
 
-def alert_fires(env: str) -> bool:
+def logql_alerts() -> list[LogqlAlert]:
+    """Every rule in rules.json whose query A runs on Loki."""
+    rules = [rule for group in json.loads(RULES.read_text()) for rule in group["rules"]]
+    return [logql_alert(rule) for rule in rules if rule["data"][0]["datasourceUid"] == LOKI_UID]
+
+
+def alert_fires(alert: LogqlAlert, env: str) -> bool:
     """Evaluate the alert as Grafana would, on this test's `env` only (noDataState OK: no data is quiet)."""
-    expr, op, threshold = logql_alert()
-    confined = expr.replace('{app="chat"', f'{{app="chat", env="{env}"', 1)
-    assert confined != expr, f"the alert's selector changed shape: {expr}"
+    selector = "{" + LOG_STREAM
+    confined = alert.expr.replace(selector, f'{selector}, env="{env}"', 1)
+    assert confined != alert.expr, f"the alert's selector changed shape: {alert.expr}"
     result = loki_query("query", query=confined, time=str(time.time_ns()))
-    return bool(result) and THRESHOLD_OPS[op](float(result[0]["value"][1]), threshold)
+    return bool(result) and THRESHOLD_OPS[alert.op](float(result[0]["value"][1]), alert.threshold)
 
 
-@pytest.mark.parametrize(("errors", "warnings", "fires"), [(11, 0, True), (10, 5, False), (0, 20, False)])
+@pytest.mark.parametrize("alert", logql_alerts(), ids=lambda alert: alert.uid)
+@pytest.mark.parametrize(
+    ("case", "fires"),
+    [("one over the threshold", True), ("at the threshold", False), ("ignored levels", False)],
+)
 def test_the_logql_alert_fires_above_its_threshold_and_stays_quiet_below(
-    errors: int, warnings: int, fires: bool
+    alert: LogqlAlert, case: str, fires: bool
 ) -> None:
+    assert alert.op == "gt", f"{alert.uid}: these cases are written for a `gt` threshold"
+    limit = int(alert.threshold)
+    counted, ignored = {
+        "one over the threshold": (limit + 1, 0),
+        "at the threshold": (limit, 5),
+        "ignored levels": (0, 2 * limit),
+    }[case]
     env = f"livetest-{uuid.uuid4().hex[:12]}"
-    if errors:
-        ship(env, "error", errors)
-    if warnings:
-        ship(env, "warning", warnings)
-    total = f'sum(count_over_time({{app="chat", env="{env}"}}[5m]))'
+    if counted:
+        ship(env, alert.counted_level, counted)
+    if ignored:
+        ship(env, alert.other_level, ignored)
+    total = f'sum(count_over_time({{{LOG_STREAM}, env="{env}"}}[5m]))'
     poll(  # every line is queryable before the alert is judged
         lambda: loki_query("query", query=total, time=str(time.time_ns())),
-        lambda result: bool(result) and float(result[0]["value"][1]) >= errors + warnings,
+        lambda result: bool(result) and float(result[0]["value"][1]) >= counted + ignored,
     )
-    assert alert_fires(env) is fires
+    assert alert_fires(alert, env) is fires

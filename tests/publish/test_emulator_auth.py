@@ -94,16 +94,77 @@ def test_rbac_denial_names_the_permission(grafana: GrafanaEmulator) -> None:
     assert answer.json["title"] == "Access denied"
     assert answer.json["message"].endswith("Permissions needed: folders:create")
     assert answer.json["accessErrorId"].startswith("ACE") and len(answer.json["accessErrorId"]) == 13
-    editor = call(
-        grafana.url,
-        "GET",
-        "/api/v1/provisioning/policies",
-        basic=("multi", "pw"),
-        headers={"X-Grafana-Org-Id": "2"},
-    )
-    assert editor.status == 403
-    assert "alert.provisioning:read" in editor.json["message"]
+    as_editor = {"basic": ("multi", "pw"), "headers": {"X-Grafana-Org-Id": "2"}}  # a Viewer in org 1
+    assert call(grafana.url, "GET", "/api/v1/provisioning/policies", **as_editor).status == 200
+    viewer = call(grafana.url, "PUT", "/api/v1/provisioning/policies", {}, basic=("multi", "pw"))
+    assert viewer.status == 403
+    assert viewer.json["message"].endswith(f"Permissions needed: {NOTIFICATIONS_WRITE}")
     assert call(grafana.url, "GET", "/api/search", token=VIEWER).status == 200
+
+
+# grafana/grafana pkg/services/ngalert/api/authorization.go (11.x), printed as evaluator.go's String() does
+RULES_READ = (
+    "any of alert.provisioning:read, alert.rules.provisioning:read, alert.provisioning.secrets:read, "
+    "all of alert.rules:read, folders:read"
+)
+RULES_WRITE = "any of alert.provisioning:write, alert.rules.provisioning:write, all of alert.rules:{}, "
+RULES_WRITE += "alert.provisioning.provenance:write"
+GROUP_WRITE = (
+    "any of alert.provisioning:write, alert.rules.provisioning:write, all of alert.rules:read, folders:read, "
+    "alert.provisioning.provenance:write, any of alert.rules:write, alert.rules:create, alert.rules:delete"
+)
+GROUP_DELETE = (
+    "any of alert.provisioning:write, alert.rules.provisioning:write, all of alert.rules:delete, "
+    "alert.rules:read, folders:read, alert.provisioning.provenance:write"
+)
+NOTIFICATIONS_READ = (
+    "any of alert.provisioning:read, alert.notifications.provisioning:read, alert.provisioning.secrets:read, "
+    "alert.notifications:read"
+)
+NOTIFICATIONS_WRITE = (
+    "any of alert.provisioning:write, alert.notifications.provisioning:write, "
+    "all of alert.notifications:write, alert.provisioning.provenance:write"
+)
+PROVISIONING_ROUTES = [  # method, path, what 11.x asks for; 10.x asks for alert.provisioning:read/write alone
+    ("GET", "/alert-rules", RULES_READ),
+    ("GET", "/alert-rules/r1", RULES_READ),
+    ("POST", "/alert-rules", RULES_WRITE.format("create")),
+    ("PUT", "/alert-rules/r1", RULES_WRITE.format("write")),
+    ("DELETE", "/alert-rules/r1", RULES_WRITE.format("delete")),
+    ("GET", "/folder/f/rule-groups/g", RULES_READ),
+    ("PUT", "/folder/f/rule-groups/g", GROUP_WRITE),
+    ("DELETE", "/folder/f/rule-groups/g", GROUP_DELETE),
+    ("GET", "/contact-points", NOTIFICATIONS_READ),
+    ("POST", "/contact-points", NOTIFICATIONS_WRITE),
+    ("PUT", "/contact-points/c1", NOTIFICATIONS_WRITE),
+    ("DELETE", "/contact-points/c1", NOTIFICATIONS_WRITE),
+    ("GET", "/policies", NOTIFICATIONS_READ),
+    ("PUT", "/policies", NOTIFICATIONS_WRITE),
+    ("DELETE", "/policies", NOTIFICATIONS_WRITE),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "needs"), PROVISIONING_ROUTES)
+@pytest.mark.parametrize("profile", ["v11.3+", "v10"])
+def test_provisioning_routes_authorise_as_grafana_does(
+    profile: str, method: str, path: str, needs: str
+) -> None:
+    """Which basic role gets past each route's evaluator, and the 403 for the others. 11.x: reads are a
+    Viewer's (fixed:alerting:reader), writes an Editor's (fixed:alerting:writer +
+    fixed:alerting.provisioning.provenance:writer; pkg/services/ngalert/accesscontrol.go); 10.x: Admin's."""
+    roles = ("Viewer", "Editor", "Admin")
+    if profile == "v10":
+        needs = "alert.provisioning:" + ("read" if method == "GET" else "write")
+    least = ("Viewer" if method == "GET" else "Editor") if profile == "v11.3+" else "Admin"
+    with GrafanaEmulator(profile, tokens=[Token(r, role=r, login=r.lower()) for r in roles]) as grafana:
+        for role in roles:
+            body = None if method == "GET" else {}
+            answer = call(grafana.url, method, f"/api/v1/provisioning{path}", body, token=role)
+            if roles.index(role) >= roles.index(least):
+                assert answer.status != 403, (role, answer.text)
+            else:
+                assert answer.status == 403, (role, answer.text)
+                assert answer.json["message"].endswith(f"Permissions needed: {needs}")
 
 
 def test_unknown_api_route_and_ui_pages(grafana: GrafanaEmulator) -> None:

@@ -1,10 +1,13 @@
 """The publisher when things go wrong: transient 503s, dropped connections, bad credentials, missing role,
-Grafana down or still starting, a deleted folder, alert validation errors, bad configuration."""
+Grafana down or still starting, something other than Grafana answering (a login page, a proxy's error
+page), a deleted folder, alert validation errors, bad configuration."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,6 +28,7 @@ from tests.support.grafana_emulator import GrafanaEmulator, Token
 from tests.support.grafana_emulator.client import call
 from tests.support.grafana_emulator.publish_cli import WEBHOOK_SECRET, run_publish
 from tests.support.grafana_emulator.rendered import default_tree, write_tree
+from tests.support.grafana_emulator.server import ForeignPage
 
 TOKEN, EDITOR = "glsa_publisher_token", "glsa_editor_token"
 
@@ -122,20 +126,134 @@ def test_bad_token_is_a_configuration_error(grafana: GrafanaEmulator, directory:
     assert "glsa_wrong" not in result.stdout + result.stderr
 
 
-def test_missing_role_names_the_role(grafana: GrafanaEmulator, directory: Path) -> None:
-    result = publish(grafana, directory, token=EDITOR)
-    assert_one_line_error(
-        result, 2, "permission denied by Grafana (403)", "needs the Admin role", "alert.provisioning:read"
-    )
+def _publish_an_update_as(
+    grafana: GrafanaEmulator, tmp_path: Path, token: str
+) -> subprocess.CompletedProcess[str]:
+    """Everything published by the Admin token, then one rule group changed and published with `token`."""
+    tree = default_tree()
+    directory = write_tree(tmp_path, tree)
+    assert publish(grafana, directory).returncode == 0
+    tree["rule_groups"][0]["interval"] = 120
+    write_tree(directory, tree)
+    return publish(grafana, directory, token=token)
+
+
+# grafana/grafana pkg/services/ngalert/api/authorization.go, as accesscontrol/evaluator.go prints it
+RULE_GROUP_PUT_NEEDS = (
+    "any of alert.provisioning:write, alert.rules.provisioning:write, all of alert.rules:read, folders:read, "
+    "alert.provisioning.provenance:write, any of alert.rules:write, alert.rules:create, alert.rules:delete"
+)
+
+
+@pytest.mark.parametrize(
+    ("profile", "role", "code", "denial"),
+    [
+        # Grafana 10: the provisioning API is Admin's; an Editor's plan stops at its first alerting read.
+        (
+            "v10",
+            "Editor",
+            2,
+            "publish: error: notification policy: permission denied by Grafana (403): the service account "
+            "needs the Admin role (missing permission alert.provisioning:read)",
+        ),
+        # Grafana 11.0+: a Viewer reads all the plan reads; the rule group's write is refused by an EvalAny
+        # whose least passing role is Editor (alert.rules:* + alert.provisioning.provenance:write). The
+        # refused write fails that object; the exit code is configuration's (2), as for a 403 in the plan.
+        (
+            "v11.3+",
+            "Viewer",
+            2,
+            "failed: rule-group chat/chat: permission denied by Grafana (403): the service account needs the "
+            f"Editor role (missing permission {RULE_GROUP_PUT_NEEDS})",
+        ),
+    ],
+)
+def test_missing_role_names_the_role(tmp_path: Path, profile: str, role: str, code: int, denial: str) -> None:
+    short = "glsa_short_token"
+    with GrafanaEmulator(
+        profile, tokens=[Token(TOKEN), Token(short, role=role, login="sa-short")]
+    ) as grafana:
+        result = _publish_an_update_as(grafana, tmp_path, short)
+    assert result.returncode == code, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    denials = [line for line in (result.stdout + result.stderr).splitlines() if "(403)" in line]
+    assert denials == [denial]
+
+
+def test_an_editor_publishes_on_grafana_11(tmp_path: Path) -> None:
+    """From 11.0 every provisioning route also takes the permissions an Editor has (grafana/grafana#85022):
+    creates, updates and a no-op rerun all go through with an Editor token."""
+    with GrafanaEmulator(
+        "v11.3+", tokens=[Token(TOKEN), Token(EDITOR, role="Editor", login="sa-editor")]
+    ) as grafana:
+        tree = default_tree()
+        directory = write_tree(tmp_path, tree)
+        created = publish(grafana, directory, token=EDITOR)
+        assert created.returncode == 0, created.stdout + created.stderr
+        tree["rule_groups"][0]["interval"] = 120
+        tree["contact_points"][0]["disableResolveMessage"] = True
+        write_tree(directory, tree)
+        updated = publish(grafana, directory, token=EDITOR)
+        assert updated.returncode == 0, updated.stdout + updated.stderr
+        assert "plan: 0 create, 3 update" in updated.stdout
+        assert not [r for r in grafana.requests if r.status == 403]
+        grafana.reset_log()
+        assert publish(grafana, directory, token=EDITOR).returncode == 0
+        assert grafana.writes == 0
+
+
+READ_RULES_NEEDS = (
+    "any of alert.provisioning:read, alert.rules.provisioning:read, alert.provisioning.secrets:read, "
+    "all of alert.rules:read, folders:read"
+)
 
 
 @pytest.mark.parametrize(
     ("permission", "role"),
     [
+        # one permission, as every route printed it before 11.0 and dashboards/folders still do
+        ("dashboards:read", "Viewer"),
         ("dashboards:write", "Editor"),
+        ("dashboards:create", "Editor"),
+        ("folders:read", "Viewer"),
+        ("folders:create", "Editor"),
+        ("folders:delete", "Editor"),
+        ("alert.rules:read", "Viewer"),
+        ("alert.rules:write", "Editor"),
+        ("alert.rules:create", "Editor"),
+        ("alert.notifications:read", "Viewer"),
+        ("alert.notifications:write", "Editor"),
+        ("alert.provisioning.provenance:write", "Editor"),
+        ("alert.provisioning:read", "Admin"),
         ("alert.provisioning:write", "Admin"),
+        ("alert.provisioning.secrets:read", "Admin"),
+        ("alert.rules.provisioning:write", "Admin"),
+        ("alert.notifications.provisioning:read", "Admin"),
+        ("users:read", "Admin"),  # not one a publish needs: the hint does not guess lower
+        # Grafana 11 evaluators (String(): "any of"/"all of", a nested group running to the end)
+        (READ_RULES_NEEDS, "Viewer"),
+        (
+            "any of alert.provisioning:read, alert.notifications.provisioning:read, "
+            "alert.provisioning.secrets:read, alert.notifications:read",
+            "Viewer",
+        ),
+        (
+            "any of alert.provisioning:write, alert.rules.provisioning:write, "
+            "all of alert.rules:create, alert.provisioning.provenance:write",
+            "Editor",
+        ),
+        (RULE_GROUP_PUT_NEEDS, "Editor"),
+        (
+            "any of alert.provisioning:write, alert.notifications.provisioning:write, "
+            "all of alert.notifications:write, alert.provisioning.provenance:write",
+            "Editor",
+        ),
+        ("all of alert.rules:read, alert.provisioning:read", "Admin"),  # all of: the most a member needs
         ("any of alert.provisioning:write, alert.rules.provisioning:write", "Admin"),
-        ("any(alert.provisioning:read, alert.provisioning.secrets:read)", "Admin"),  # older builds
+        # older builds printed GoString(): "any(a b)", groups closed by ")"
+        ("any(alert.provisioning:read, alert.provisioning.secrets:read)", "Admin"),
+        ("any(alert.provisioning:read all(alert.rules:read folders:read))", "Viewer"),
+        ("any(all(alert.provisioning:read alert.rules:read) folders:create)", "Editor"),
     ],
 )
 def test_the_403_hint_names_the_role_for_every_way_grafana_prints_permissions(
@@ -146,6 +264,15 @@ def test_the_403_hint_names_the_role_for_every_way_grafana_prints_permissions(
     )
     error = explain(denial, "rule group chat", "http://127.0.0.1:3000")
     assert f"needs the {role} role (missing permission {permission})" in str(error)
+
+
+def test_a_403_without_permissions_names_editor() -> None:
+    """A handler's own refusal (no evaluator printed): Editor, the least role that writes."""
+    error = explain(GrafanaException(403, {"message": "Access denied"}, ""), "folder chat", "http://g:3000")
+    assert (
+        str(error)
+        == "folder chat: permission denied by Grafana (403): the service account needs the Editor role"
+    )
 
 
 def test_connection_refused_names_the_url(directory: Path) -> None:
@@ -171,6 +298,183 @@ def test_wait_for_a_starting_grafana(grafana: GrafanaEmulator, directory: Path) 
     finally:
         timer.cancel()
     assert waited.returncode == 0, waited.stderr
+
+
+SSO_LOGIN_PAGE = ForeignPage(
+    200,
+    "<!doctype html><html><head><title>Sign in · Example SSO</title><style>body { margin: 0 }</style>"
+    "<script>window.next = '<b>dashboards</b>';</script></head>"
+    "<body><h1>Sign in</h1><p>Use your company account &amp; password.</p></body></html>",
+)
+NGINX_404_PAGE = ForeignPage(
+    404,
+    "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1>"
+    "</center>\r\n<hr><center>nginx</center>\r\n" + "<!-- a padding comment -->\r\n" * 40 + "</body></html>",
+)
+SSO_REDIRECT = ForeignPage(302, location="https://sso.example.com/oauth2/start?state=s3cr3t-state")
+
+
+def assert_summarised(result: subprocess.CompletedProcess[str], code: int, *fragments: str) -> None:
+    """One line naming the request and what came back; none of the page's markup."""
+    assert_one_line_error(result, code, *fragments)
+    error_line = next(line for line in result.stderr.splitlines() if line.startswith("publish: error:"))
+    assert "<" not in error_line and len(error_line) < 300, error_line
+
+
+@pytest.mark.parametrize(
+    ("page", "path_prefix", "fragment"),
+    [
+        (
+            SSO_LOGIN_PAGE,
+            "/api/health",
+            'health check: GET {url}/api/health answered 200 text/html "Sign in · Example SSO Sign in Use '
+            "your company account & password.\", not Grafana's JSON: is GRAFANA_URL the Grafana base URL?",
+        ),
+        (  # a web server at a wrong base path
+            NGINX_404_PAGE,
+            "/",
+            'health check: GET {url}/api/health answered 404 text/html "404 Not Found 404 Not Found nginx",',
+        ),
+        (
+            SSO_REDIRECT,
+            "/",
+            "health check: GET {url}/api/health answered 302 redirect to https://sso.example.com/oauth2/start,",
+        ),
+        (  # a proxy's 404 page is not "the folder does not exist": the plan must not go on to create it
+            NGINX_404_PAGE,
+            "/api/folders/",
+            "folder chat: GET {url}/api/folders/chat answered 404 text/html",
+        ),
+        (
+            ForeignPage(403, "<h1>Blocked by policy</h1>"),
+            "/api/v1/provisioning/contact-points",
+            'contact points: GET {url}/api/v1/provisioning/contact-points answered 403 text/html "Blocked by',
+        ),
+        (
+            ForeignPage(200, "search is elsewhere", content_type="text/plain"),
+            "/api/search",
+            'dashboard search: GET {url}/api/search answered 200 text/plain "search is elsewhere"',
+        ),
+    ],
+)
+def test_an_answer_that_is_not_grafanas_is_a_configuration_error(
+    grafana: GrafanaEmulator, directory: Path, page: ForeignPage, path_prefix: str, fragment: str
+) -> None:
+    grafana.answer_foreign(page, path_prefix)
+    result = publish(grafana, directory, "--plan")
+    assert_summarised(result, 2, fragment.format(url=grafana.url))
+    assert "s3cr3t-state" not in result.stderr
+
+
+def test_a_proxy_error_page_is_retried_like_a_503(grafana: GrafanaEmulator, directory: Path) -> None:
+    bad_gateway = ForeignPage(502, "<html><head><title>502 Bad Gateway</title></head><body></body></html>")
+    grafana.answer_foreign(bad_gateway, "/api/health", count=2)
+    recovered = publish(grafana, directory, "--plan", "--json")
+    assert recovered.returncode == 0, recovered.stderr
+    assert '"retries": 2' in recovered.stdout
+    grafana.answer_foreign(bad_gateway, "/api/health")
+    assert_summarised(
+        publish(grafana, directory, "--plan"),
+        1,
+        f'health check: GET {grafana.url}/api/health answered 502 text/html "502 Bad Gateway", '
+        "not Grafana's JSON: is Grafana running behind it?",
+    )
+
+
+def test_json_that_does_not_parse_is_one_line(grafana: GrafanaEmulator, directory: Path) -> None:
+    grafana.answer_foreign(ForeignPage(200, "<html>", content_type="application/json"), "/api/health")
+    assert_one_line_error(
+        publish(grafana, directory, "--plan"),
+        1,
+        f"health check: Grafana at {grafana.url} answered JSON that does not parse (Expecting value",
+    )
+
+
+def test_waiting_shows_progress_and_gives_up_in_time(grafana: GrafanaEmulator, directory: Path) -> None:
+    grafana.database_ok = False
+    started = time.monotonic()
+    result = publish(grafana, directory, "--wait", "6")
+    assert time.monotonic() - started < 6 + 5  # one request timeout at most past the wait, plus start-up
+    assert_one_line_error(result, 1, "health check: Grafana answered 503", "(gave up after 6 s)")
+    progress = [line for line in result.stderr.splitlines() if line.startswith("waiting for Grafana")]
+    assert len(progress) == 1, result.stderr  # every 5 s
+    assert re.fullmatch(
+        rf"waiting for Grafana at {re.escape(grafana.url)}: health check: Grafana answered 503: "
+        r'\{"database": "failing".*\} \(\d s of 6 s\)',
+        progress[0],
+    ), progress[0]
+
+
+def test_waiting_ends_at_once_on_a_configuration_error(grafana: GrafanaEmulator, directory: Path) -> None:
+    grafana.answer_foreign(SSO_LOGIN_PAGE, "/api/health")
+    started = time.monotonic()
+    result = publish(grafana, directory, "--wait", "60")
+    assert time.monotonic() - started < 20
+    assert_summarised(result, 2, "is GRAFANA_URL the Grafana base URL?")
+    assert "waiting for Grafana" not in result.stderr
+
+
+def _publish_then_edit_in_the_ui(grafana: GrafanaEmulator, tmp_path: Path) -> Path:
+    """Publish as Admin, then save chat-logs from the UI: the plan then reads that dashboard's history."""
+    directory = write_tree(tmp_path, default_tree())
+    assert publish(grafana, directory).returncode == 0
+    live = call(grafana.url, "GET", "/api/dashboards/uid/chat-logs", token=TOKEN).json["dashboard"]
+    live["title"] = "Edited in the UI"
+    edit = {"dashboard": live, "folderUid": "chat"}
+    assert call(grafana.url, "POST", "/api/dashboards/db", edit, basic=("admin", "admin")).status == 200
+    return directory
+
+
+@pytest.mark.parametrize(
+    ("profile", "role"),
+    [
+        # Grafana 10: the provisioning reads need alert.provisioning:read, which only the fixed roles
+        # fixed:alerting.provisioning:writer and fixed:alerting.provisioning.secrets:reader grant, both to
+        # Admin (grafana/grafana pkg/services/ngalert/accesscontrol.go, api/authorization.go).
+        ("v10", "Admin"),
+        # Grafana 11.0+ also accepts alert.rules:read + folders:read and alert.notifications:read there
+        # (grafana/grafana#77007, #85022), a Viewer's; dashboard history still needs dashboards:write: Editor.
+        ("v11.3+", "Editor"),
+    ],
+)
+def test_the_least_role_runs_the_whole_plan(tmp_path: Path, profile: str, role: str) -> None:
+    """The plan reads folders, dashboards with their history (a drifted one), rules and notifications."""
+    least = "glsa_plan_token"
+    with GrafanaEmulator(profile, tokens=[Token(TOKEN), Token(least, role=role, login="sa-plan")]) as grafana:
+        directory = _publish_then_edit_in_the_ui(grafana, tmp_path)
+        planned = publish(grafana, directory, "--plan", token=least)
+        assert planned.returncode == 3, planned.stdout + planned.stderr  # the plan ran through: drift
+        assert "drifted    dashboard chat-logs" in planned.stdout
+        assert ("GET", "/api/dashboards/uid/chat-logs/versions", 200) in {
+            (r.method, r.path, r.status) for r in grafana.requests
+        }
+
+
+@pytest.mark.parametrize(
+    ("profile", "role", "denial"),
+    [
+        (
+            "v10",
+            "Editor",
+            "notification policy: permission denied by Grafana (403): the service account needs "
+            "the Admin role (missing permission alert.provisioning:read)",
+        ),
+        (
+            "v11.3+",
+            "Viewer",
+            "dashboard chat-logs history: permission denied by Grafana (403): the service account needs "
+            "the Editor role (missing permission dashboards:write)",
+        ),
+    ],
+)
+def test_one_role_less_cannot_run_the_plan(tmp_path: Path, profile: str, role: str, denial: str) -> None:
+    """The role below the least one is refused a read the plan needs, and the hint names the least one."""
+    short = "glsa_short_token"
+    with GrafanaEmulator(
+        profile, tokens=[Token(TOKEN), Token(short, role=role, login="sa-short")]
+    ) as grafana:
+        directory = _publish_then_edit_in_the_ui(grafana, tmp_path)
+        assert_one_line_error(publish(grafana, directory, "--plan", token=short), 2, denial)
 
 
 @pytest.mark.parametrize(
@@ -235,7 +539,7 @@ def test_a_taken_folder_uid_with_another_title_still_fails(grafana: GrafanaEmula
         plan = build_plan(connection, load_desired(directory, connection.target, environ), pool)
         call(grafana.url, "POST", "/api/folders", {"uid": "chat", "title": "Someone else's"}, token=TOKEN)
         outcomes = apply_plan(
-            Writer(connection, "chat", Revision("abc", "test"), {}), plan, pool, force=False
+            Writer(connection, "chat", Revision("abc", "test"), {}, "test/default"), plan, pool, force=False
         )
     assert (outcomes[0].change.label, outcomes[0].status, outcomes[0].error) == (
         "folder chat",
@@ -254,7 +558,7 @@ def test_folder_deleted_between_plan_and_write(grafana: GrafanaEmulator, directo
         plan = build_plan(connection, desired, pool)
         call(grafana.url, "DELETE", "/api/folders/chat?forceDeleteRules=true", token=TOKEN)
         outcomes = apply_plan(
-            Writer(connection, "chat", Revision("abc", "test"), {}), plan, pool, force=False
+            Writer(connection, "chat", Revision("abc", "test"), {}, "test/default"), plan, pool, force=False
         )
     assert [(o.change.key, o.status, o.error) for o in outcomes] == [
         (

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from scripts.common.exits import ExitCode
 from scripts.common.paths import REPO_ROOT
+from scripts.publish import cli as publish_cli
 from scripts.publish.compare import (
     content_hash,
     duration_ms,
@@ -147,6 +150,37 @@ def test_version_message_from_git_and_outside_git(tmp_path: Path) -> None:
     assert len(inside.message) <= 500
     outside = current_revision(tmp_path)
     assert (outside.commit, outside.message) == ("", "published by scripts.publish (no git commit available)")
+
+
+def test_a_dirty_checkout_is_named_in_the_version_message(tmp_path: Path) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "a.txt").write_text("one")
+    git("add", "a.txt")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "first")
+    clean = current_revision(tmp_path)
+    assert "+dirty" not in clean.commit and clean.message.endswith(": first")
+    (tmp_path / "a.txt").write_text("two")  # an edit not committed: the publish is no commit's content
+    dirty = current_revision(tmp_path)
+    assert dirty.commit == clean.commit + "+dirty" and dirty.message.startswith(f"publish {dirty.commit}: ")
+
+
+def test_stale_rendered_files_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edit of a definition that was not rendered would plan as "unchanged": publish refuses it."""
+    for part in ("scripts", "dashboards", "provisioning/grafana"):
+        shutil.copytree(REPO_ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("node_modules"))
+    monkeypatch.setattr(publish_cli, "REPO_ROOT", tmp_path)
+    rendered = tmp_path / "provisioning" / "grafana"
+    publish_cli.ensure_rendered(rendered)  # fresh: nothing to say
+    module = next(p for p in (tmp_path / "dashboards").glob("*.py") if "ChatDashboard(" in p.read_text())
+    module.write_text(module.read_text().replace('title="', 'title="Edited ', 1))
+    with pytest.raises(PublishError) as stale:
+        publish_cli.ensure_rendered(rendered)
+    assert stale.value.exit_code == ExitCode.CONFIG
+    assert "the rendered files are not what the code renders" in str(stale.value)
+    assert "make render" in str(stale.value)
 
 
 def test_failing_rule_is_named_from_grafanas_message() -> None:

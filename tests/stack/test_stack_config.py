@@ -19,8 +19,11 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from scripts.common.paths import REPO_ROOT
+from scripts.common.paths import DEFINITIONS_DIR, REPO_ROOT
 from scripts.demo import LINT_NEEDS, VERIFY_NEEDS, Report, docker_available, ensure_env_file, run_step_needing
+from scripts.render.discover import discover
+from scripts.render.files import render_files
+from scripts.rendered.layout import OUTPUT_DIR
 
 ROOT = REPO_ROOT
 COMPOSE = ROOT / "docker-compose.yml"
@@ -447,26 +450,35 @@ def test_pull_requests_run_lint_render_freshness_and_the_whole_suite() -> None:
     assert "--check" in _make_recipe("render-check")
 
 
-def test_the_publish_plan_job_needs_the_grafana_secrets_and_comments_on_the_pull_request() -> None:
-    job = _yaml(WORKFLOW)["jobs"]["grafana-plan"]
-    assert "pull_request" in job["if"]
-    assert job["permissions"]["pull-requests"] == "write"
+def test_the_plan_job_has_least_privilege_and_another_job_comments() -> None:
+    jobs = _yaml(WORKFLOW)["jobs"]
+    job = jobs["grafana-plan"]
+    assert "pull_request" in job["if"] and "head.repo.full_name == github.repository" in job["if"]
+    assert job["permissions"] == {"contents": "read"}  # runs the PR's code: no write to anything
     assert job["env"]["GRAFANA_URL"] == "${{ secrets.GRAFANA_URL }}"
-    assert job["env"]["GRAFANA_TOKEN"] == "${{ secrets.GRAFANA_TOKEN }}"
+    assert job["env"]["GRAFANA_TOKEN"] == "${{ secrets.GRAFANA_PLAN_TOKEN }}"  # never the publish token
+    assert "ALERT_WEBHOOK_TOKEN" not in job["env"]
     steps = job["steps"]
     skip, *work = steps
     assert "env.GRAFANA_URL == ''" in skip["if"] and "run" in skip
-    for step in work:
+    for step in work[:4]:
         assert "env.GRAFANA_URL != ''" in step["if"] and "env.GRAFANA_TOKEN != ''" in step["if"], step
-    # The same plan as `make diff` (called directly: make would turn the drift exit code 3 into 2).
+    # The same plan as `make diff`, called directly for the detailed exit code, and redacted.
     plan = next(step for step in work if step.get("id") == "plan")["run"]
     make_diff = _make_recipe("diff")
     for flag in ("-m scripts.publish", "--plan", "--diff"):
-        assert flag in plan and flag in make_diff
-    comment = next(step for step in work if str(step.get("uses", "")).startswith("actions/github-script@"))
+        assert flag in plan and flag in make_diff.replace("$(PUBLISH)", "-m scripts.publish")
+    assert "--detailed-exitcode" in plan and "scripts.publish.redact" in plan
+    comment_job = jobs["grafana-plan-comment"]
+    assert comment_job["permissions"] == {"pull-requests": "write"} and "env" not in comment_job
+    comment = next(
+        s for s in comment_job["steps"] if str(s.get("uses", "")).startswith("actions/github-script@")
+    )
     script = comment["with"]["script"]
     assert "github.rest.issues.createComment" in script and "github.rest.issues.updateComment" in script
     assert "${{" not in script, "pass values through env, never expand expressions inside the script"
+    publish = jobs["grafana-publish"]
+    assert publish["environment"] == "grafana-production" and "GRAFANA_PUBLISH_ON_MERGE" in publish["if"]
 
 
 def test_pre_commit_runs_ruff_and_the_render_freshness_check_on_the_right_files() -> None:
@@ -481,7 +493,12 @@ def test_pre_commit_runs_ruff_and_the_render_freshness_check_on_the_right_files(
     render = hooks["render-fresh"]
     assert render["entry"].endswith("-m scripts.render --check") and render["pass_filenames"] is False
     watched = re.compile(render["files"])
-    for path in ("dashboards/chat_overview.py", "scripts/render/cli.py", "provisioning/grafana/embeds.json",
-                 "provisioning/grafana/dashboards/chat-overview.json"):  # fmt: skip
+    inputs = [str(path.relative_to(ROOT)) for path in DEFINITIONS_DIR.rglob("*.py")] + [
+        "scripts/render/cli.py"
+    ]
+    outputs = [
+        f"{OUTPUT_DIR}/{name}" for name in render_files(discover(DEFINITIONS_DIR))
+    ]  # what render writes
+    for path in inputs + outputs:
         assert watched.search(path), f"render freshness must run when {path} changes"
     assert not watched.search("app/hub.py")

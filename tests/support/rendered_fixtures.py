@@ -1,4 +1,5 @@
-"""Small clean rendered trees (dashboards and rule groups passing every lint rule), to break one at a time."""
+"""Small clean rendered trees (dashboards and rule groups passing every lint rule), to break one at a time,
+and the README and alert rule cases they are linted against."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import copy
 import json
 from pathlib import Path
 from typing import Any
+
+import yaml
+
+from dashboards.core.conventions import RUNBOOK_BASE_URL
 
 SEL = 'job=~"$job", instance=~"$instance"'
 
@@ -87,6 +92,9 @@ def clean_dashboard(uid: str = "chat-overview") -> dict[str, Any]:
     }
 
 
+RUNBOOK_ANCHOR = "app-down"  # the clean rule's runbook section, in the README write_guides writes
+
+
 def clean_rules(dashboard_uid: str = "chat-overview", panel_id: int = 1) -> list[dict[str, Any]]:
     """One group with one Prometheus rule (A query, B reduce last, C threshold gt 0.5), linked to a panel."""
     return [
@@ -129,7 +137,7 @@ def clean_rules(dashboard_uid: str = "chat-overview", panel_id: int = 1) -> list
                     "for": "1m",
                     "annotations": {
                         "summary": "No chat instance is up",
-                        "runbook_url": "https://example.org/runbooks#app-down",
+                        "runbook_url": f"{RUNBOOK_BASE_URL}#{RUNBOOK_ANCHOR}",
                         "__dashboardUid__": dashboard_uid,
                         "__panelId__": str(panel_id),
                     },
@@ -141,12 +149,26 @@ def clean_rules(dashboard_uid: str = "chat-overview", panel_id: int = 1) -> list
 
 
 def write_rendered(root: Path, dashboards: list[dict[str, Any]], rules: list[dict[str, Any]]) -> Path:
+    """The tree render would write: the files, and embeds.json with each dashboard's first panel."""
     (root / "dashboards").mkdir(parents=True, exist_ok=True)
     (root / "alerting").mkdir(parents=True, exist_ok=True)
     for dashboard in dashboards:
         (root / "dashboards" / f"{dashboard['uid']}.json").write_text(json.dumps(dashboard))
     (root / "alerting" / "rules.json").write_text(json.dumps(rules))
+    embeds = [{"dashboard_uid": d["uid"], "panel_id": p["id"]} for d in dashboards for p in d["panels"][:1]]
+    (root / "embeds.json").write_text(json.dumps(embeds))
     return root
+
+
+def write_guides(root: Path) -> tuple[Path, Path]:
+    """What the clean rules are linted against: a README with their runbook section, and a `fires` and a
+    `quiet` case for each (lint reads only the case names), for `scripts.lint --readme ... --cases ...`."""
+    root.mkdir(parents=True, exist_ok=True)
+    readme, cases = root / "README.md", root / "alert_rule_cases.yaml"
+    readme.write_text(f"# Fixture\n\n## Runbooks\n\n### {RUNBOOK_ANCHOR.replace('-', ' ')}\nRestart it.\n")
+    uids = [rule["uid"] for group in clean_rules() for rule in group["rules"]]
+    cases.write_text(yaml.safe_dump({uid: {"fires": {}, "quiet": {}} for uid in uids}))
+    return readme, cases
 
 
 def set_expr(dashboard: dict[str, Any], panel_index: int, expr: str) -> dict[str, Any]:

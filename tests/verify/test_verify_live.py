@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from app.metrics import REJECT_REASONS
 from scripts.common.paths import REPO_ROOT
+from scripts.rendered.model import PanelQuery, alert_queries, iter_panels, iter_rules, panel_queries
+from scripts.rendered.tree import load_tree
 from scripts.rendered.variables import grafana_value
+from scripts.verify.queries import APP_DOWN_RULE
 from scripts.verify.stack import RUN_MARKER_ENV, live_stack
 
 pytestmark = pytest.mark.prometheus
@@ -55,57 +61,78 @@ def run_verify(rendered_dir: Path, work_dir: Path) -> subprocess.CompletedProces
     return subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False)
 
 
+def result_rows(out: str) -> dict[str, list[str]]:
+    """verify's result rows, where -> [status, series/detail...] (columns are two or more spaces apart)."""
+    rows = (re.split(r"\s{2,}", line.strip()) for line in out.splitlines() if line.startswith("  "))
+    return {row[0]: row[1:] for row in rows if len(row) > 1}
+
+
+def dashboard_queries(rendered: Path) -> list[PanelQuery]:
+    queries = [
+        q for d in load_tree(rendered).dashboards for ref in iter_panels(d) for q in panel_queries(ref)
+    ]
+    assert queries, "no panel queries rendered"
+    return queries
+
+
 def test_every_panel_and_alert_query_returns_data(rendered: Path, tmp_path: Path) -> None:
     completed = run_verify(rendered, tmp_path / "work")
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    out = completed.stdout
-    assert "chat-overview / #8 Rejected frames by reason [A]" in out
-    assert "series=9" in out  # one series per reject reason: the bad frames reached every reason
-    assert "LogQL: no Loki here; syntax OK" in out  # Loki panels are listed, not counted as passing
-    assert "alert chat-app-down live, app stopped" in out  # induced for real by stopping the app
-    assert "alert chat-app-down fires" in out and " 0 failed" in out
+    rows = result_rows(completed.stdout)
+    for query in dashboard_queries(rendered):  # Loki panels are listed, never counted as passing
+        expected = "pass" if query.lang == "promql" else "not verifiable"
+        assert rows[f"{query.where} [{query.ref_id}]"][0] == expected, query.where
+        if re.search(r"by \(reason\) \(rate\(chat_frames_rejected_total\{", query.expr):
+            # one series per reject reason: the load's bad frames reached every reason the app counts
+            assert rows[f"{query.where} [{query.ref_id}]"][1] == f"series={len(REJECT_REASONS)}"
+    for state in ("app up", "app stopped"):  # induced for real by stopping the app
+        assert rows[f"alert {APP_DOWN_RULE} live, {state}"][0] == "pass"
+    for rule in iter_rules(load_tree(rendered).rule_groups):
+        if any(query.lang == "promql" for query in alert_queries(rule)):
+            assert rows[f"alert {rule['uid']} fires"][0] == rows[f"alert {rule['uid']} quiet"][0] == "pass"
+    assert " 0 failed" in completed.stdout
     assert processes_of_run(tmp_path / "work") == []
 
 
-def _break_panel(overview: dict, title: str, old: str, new: str) -> None:
-    target = next(p for p in overview["panels"] if p.get("title") == title)["targets"][0]
-    assert old in target["expr"]
-    target["expr"] = target["expr"].replace(old, new)
+def break_query(rendered: Path, query: PanelQuery, change: Callable[[str], str]) -> None:
+    """Rewrite one panel query with `change`, in its rendered dashboard file."""
+    dashboard = next(d for d in load_tree(rendered).dashboards if d.uid == query.dashboard_uid)
+    panel = next(ref.panel for ref in iter_panels(dashboard) if ref.where == query.where)
+    target = next(t for t in panel["targets"] if t["refId"] == query.ref_id)
+    target["expr"] = change(target["expr"])
+    assert target["expr"] != query.expr
+    dashboard.path.write_text(json.dumps(dashboard.data))
 
 
 def test_typos_fail_verify_even_where_lint_passes(rendered: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken"
     shutil.copytree(rendered, broken)
-    overview_path = broken / "dashboards" / "chat-overview.json"
-    overview = json.loads(overview_path.read_text())
+    # Two panel queries whose one selector is all their data: a typo in it leaves nothing to show.
+    value_typo, name_typo = [
+        q for q in dashboard_queries(broken) if q.lang == "promql" and q.expr.count("{") == 1
+    ][:2]
     # A label VALUE typo: every name exists, so the static lint cannot see it; only real data can.
-    _break_panel(
-        overview,
-        "Rejected frames by reason",
-        'instance=~"$instance"}',
-        'instance=~"$instance", reason="invalid_jsn"}',
+    wrong_job = 'job="chta"'
+    break_query(
+        broken,
+        value_typo,
+        lambda e: e.replace('instance=~"$instance"', f'instance=~"$instance", {wrong_job}'),
     )
-    overview_path.write_text(json.dumps(overview))
     lint = subprocess.run(
         [sys.executable, "-m", "scripts.lint", "--dir", str(broken)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert lint.returncode == 0, lint.stdout + lint.stderr
-    _break_panel(
-        overview,
-        "Slow-consumer evictions",
-        "chat_slow_consumer_evictions_total",
-        "chat_slow_consumer_eviction_total",
-    )
-    overview_path.write_text(json.dumps(overview))
+    metric = re.search(r"(\w+)\{", name_typo.expr).group(1)  # type: ignore[union-attr]
+    break_query(broken, name_typo, lambda expr: expr.replace(f"{metric}{{", f"{metric}_typo{{", 1))
 
     completed = run_verify(broken, tmp_path / "work")
 
     assert completed.returncode == 1, completed.stdout + completed.stderr
-    failing = [line for line in completed.stdout.splitlines() if " fail " in line]
-    assert len(failing) == 2, completed.stdout
-    assert "Rejected frames by reason" in failing[0] and 'reason="invalid_jsn"' in failing[0]
-    assert "Slow-consumer evictions" in failing[1] and "chat_slow_consumer_eviction_total" in failing[1]
+    failing = {where: row for where, row in result_rows(completed.stdout).items() if row[0] == "fail"}
+    value_where, name_where = (f"{q.where} [{q.ref_id}]" for q in (value_typo, name_typo))
+    assert set(failing) == {value_where, name_where}, completed.stdout
+    assert wrong_job in failing[value_where][-1] and f"{metric}_typo{{" in failing[name_where][-1]
     assert processes_of_run(tmp_path / "work") == []
 
 
@@ -161,10 +188,11 @@ def test_missing_render_output_is_a_one_line_error(tmp_path: Path) -> None:
 def test_an_unreadable_file_stops_verify_before_it_starts_anything(rendered: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken"
     shutil.copytree(rendered, broken)
-    (broken / "dashboards" / "chat-logs.json").write_text("{not json")
+    unreadable = min((broken / "dashboards").glob("*.json"))  # any rendered dashboard
+    unreadable.write_text("{not json")
     completed = subprocess.run(
         [sys.executable, "-m", "scripts.verify", "--dir", str(broken), "--work-dir", str(tmp_path / "work")],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False
     )  # fmt: skip
-    assert completed.returncode == 2 and "chat-logs.json: cannot read JSON" in completed.stderr
+    assert completed.returncode == 2 and f"{unreadable.name}: cannot read JSON" in completed.stderr
     assert "Traceback" not in completed.stderr and not (tmp_path / "work").exists()

@@ -40,23 +40,16 @@ def public(status: int, message_id: str, message: str) -> ApiError:
     )
 
 
-def needed_permissions(permission: str) -> str:
-    """The evaluator text Grafana prints: the alerting provisioning routes authorise with
-    `ac.EvalAny(alert.provisioning:X, alert.rules.provisioning:X, ...)` (grafana/grafana:
-    pkg/services/ngalert/api/authorization.go), and an EvalAny prints as "any of a, b"."""
-    if permission.startswith("alert.provisioning:"):
-        return f"any of {permission}, {permission.replace('alert.provisioning', 'alert.rules.provisioning')}"
-    return permission
-
-
-def access_denied(permission: str) -> ApiError:
-    """Shape (D) the RBAC middleware's denial, naming the permissions the caller lacks."""
+def access_denied(needed: object) -> ApiError:
+    """Shape (D) the RBAC middleware's denial (pkg/services/accesscontrol/middleware.go, deny()): the message
+    ends with the route's evaluator as its String() prints it (pkg/services/accesscontrol/evaluator.go): a
+    permission as its action (never its scopes), EvalAny as "any of a, b", EvalAll as "all of a, b"."""
+    message = "You'll need additional permissions to perform this action. Permissions needed: "
     return ApiError(
         403,
         {
             "title": "Access denied",
-            "message": "You'll need additional permissions to perform this action. "
-            f"Permissions needed: {needed_permissions(permission)}",
+            "message": f"{message}{needed}",
             "accessErrorId": "ACE" + "".join(random.choices("0123456789", k=10)),
         },
     )

@@ -18,6 +18,10 @@ class Profile:
     rules_check_folder: bool  # alert rule writes reject an unknown folderUID
     not_found_reason: str  # errutil default message: "Not found" (v10) or "NotFound" (k8s reasons)
     nested_folders: bool  # parentUid honoured (toggle off in v10, always on from 11.3)
+    # The alerting provisioning routes also accept the permissions Editors and Viewers have (alert.rules:*,
+    # alert.notifications:*, alert.provisioning.provenance:write): 11.0+ (grafana/grafana#77007, #85022,
+    # #87149); before, alert.provisioning:read/write alone, i.e. Admin. The evaluators: server.py.
+    provisioning_rbac: bool
 
 
 V11_3 = Profile(
@@ -32,6 +36,7 @@ V11_3 = Profile(
     rules_check_folder=True,
     not_found_reason="NotFound",
     nested_folders=True,
+    provisioning_rbac=True,
 )
 
 V10 = Profile(
@@ -46,6 +51,7 @@ V10 = Profile(
     rules_check_folder=False,
     not_found_reason="Not found",
     nested_folders=False,
+    provisioning_rbac=False,
 )
 
 PROFILES = {profile.name: profile for profile in (V11_3, V10)}

@@ -30,6 +30,61 @@ from .profile import PROFILES, Profile
 
 _INVALID_JSON = object()  # a body that did not decode; every handler answers 'bad request data'
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+
+
+# ---- RBAC: what each basic role holds and what each route asks for ------------------------------------
+@dataclass(frozen=True)
+class Perm:
+    """`ac.EvalPermission(action, scopes...)`. Scopes are left out: every basic role holds the actions
+    below on all folders and dashboards (`folders:*`), so a scope never decides here, and Grafana's
+    String() prints the action alone."""
+
+    action: str
+
+    def allows(self, granted: frozenset[str]) -> bool:
+        return self.action in granted
+
+    def __str__(self) -> str:
+        return self.action
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """`ac.EvalAny(...)`, printed "any of a, b" (pkg/services/accesscontrol/evaluator.go)."""
+
+    of: tuple[Evaluator, ...]
+
+    def allows(self, granted: frozenset[str]) -> bool:
+        return any(e.allows(granted) for e in self.of)
+
+    def __str__(self) -> str:
+        return "any of " + ", ".join(map(str, self.of))
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """`ac.EvalAll(...)`, printed "all of a, b" (pkg/services/accesscontrol/evaluator.go)."""
+
+    of: tuple[Evaluator, ...]
+
+    def allows(self, granted: frozenset[str]) -> bool:
+        return all(e.allows(granted) for e in self.of)
+
+    def __str__(self) -> str:
+        return "all of " + ", ".join(map(str, self.of))
+
+
+Evaluator = Perm | AnyOf | AllOf
+
+
+def any_of(*of: Evaluator | str) -> AnyOf:
+    return AnyOf(tuple(Perm(e) if isinstance(e, str) else e for e in of))
+
+
+def all_of(*of: Evaluator | str) -> AllOf:
+    return AllOf(tuple(Perm(e) if isinstance(e, str) else e for e in of))
+
+
 _READ = {"dashboards:read", "folders:read"}
 _EDIT = {
     "dashboards:create",
@@ -39,8 +94,89 @@ _EDIT = {
     "folders:write",
     "folders:delete",
 }
-_ALERT_PROVISIONING = {"alert.provisioning:read", "alert.provisioning:write"}
-ROLE_PERMISSIONS = {"Viewer": _READ, "Editor": _READ | _EDIT, "Admin": _READ | _EDIT | _ALERT_PROVISIONING}
+# grafana/grafana pkg/services/ngalert/accesscontrol.go (11.x): fixed:alerting:reader is granted to Viewer
+# (alert.rules:read, alert.notifications:read), fixed:alerting:writer to Editor (alert.rules:create/write/
+# delete, alert.notifications:write), fixed:alerting.provisioning.provenance:writer to Editor and Admin,
+# fixed:alerting.provisioning:writer and fixed:alerting.provisioning.secrets:reader to Admin alone. The
+# actions 10.x lacks (provenance:write, alert.rules/notifications.provisioning:*) change no v10 answer:
+# its provisioning routes ask for alert.provisioning:read/write alone.
+_ALERTING_READ = {"alert.rules:read", "alert.notifications:read"}
+_ALERTING_WRITE = {
+    "alert.rules:create",
+    "alert.rules:write",
+    "alert.rules:delete",
+    "alert.notifications:write",
+    "alert.provisioning.provenance:write",
+}
+_ALERT_PROVISIONING = {
+    "alert.provisioning:read",
+    "alert.provisioning:write",
+    "alert.provisioning.secrets:read",
+    "alert.rules.provisioning:read",
+    "alert.rules.provisioning:write",
+    "alert.notifications.provisioning:read",
+    "alert.notifications.provisioning:write",
+}
+_VIEWER = frozenset(_READ | _ALERTING_READ)
+_EDITOR = _VIEWER | _EDIT | _ALERTING_WRITE
+ROLE_PERMISSIONS = {"Viewer": _VIEWER, "Editor": _EDITOR, "Admin": _EDITOR | _ALERT_PROVISIONING}
+
+
+def provisioning_evaluators(profile: Profile) -> dict[str, Evaluator]:
+    """The alerting provisioning routes' evaluators (grafana/grafana
+    pkg/services/ngalert/api/authorization.go): in 10.x `alert.provisioning:read` / `:write` alone; from 11.0
+    an EvalAny that also takes the permissions Viewers (reads) and Editors (writes) hold, the handler then
+    checking folders and data sources."""
+    if not profile.provisioning_rbac:
+        read, write = Perm("alert.provisioning:read"), Perm("alert.provisioning:write")
+        return dict.fromkeys(("rules:read", "notifications:read"), read) | dict.fromkeys(
+            (
+                "rule:create",
+                "rule:update",
+                "rule:delete",
+                "group:write",
+                "group:delete",
+                "notifications:write",
+            ),
+            write,
+        )
+    write = ("alert.provisioning:write", "alert.rules.provisioning:write")
+    provenance = "alert.provisioning.provenance:write"
+    rules_read = any_of(
+        "alert.provisioning:read",
+        "alert.rules.provisioning:read",
+        "alert.provisioning.secrets:read",
+        all_of("alert.rules:read", "folders:read"),
+    )
+    return {
+        "rules:read": rules_read,  # the list, one rule, and a rule group (there scoped to its folder)
+        "rule:create": any_of(*write, all_of("alert.rules:create", provenance)),
+        "rule:update": any_of(*write, all_of("alert.rules:write", provenance)),
+        "rule:delete": any_of(*write, all_of("alert.rules:delete", provenance)),
+        "group:write": any_of(
+            *write,
+            all_of(
+                "alert.rules:read",
+                "folders:read",
+                provenance,
+                any_of("alert.rules:write", "alert.rules:create", "alert.rules:delete"),
+            ),
+        ),
+        "group:delete": any_of(
+            *write, all_of("alert.rules:delete", "alert.rules:read", "folders:read", provenance)
+        ),
+        "notifications:read": any_of(  # contact points and the notification policy tree
+            "alert.provisioning:read",
+            "alert.notifications.provisioning:read",
+            "alert.provisioning.secrets:read",
+            "alert.notifications:read",
+        ),
+        "notifications:write": any_of(
+            "alert.provisioning:write",
+            "alert.notifications.provisioning:write",
+            all_of("alert.notifications:write", provenance),
+        ),
+    }
 
 
 @dataclass(frozen=True)
@@ -75,6 +211,17 @@ class LoggedRequest:
     status: int  # 0 = connection dropped without an answer
 
 
+@dataclass(frozen=True)
+class ForeignPage:
+    """What something other than Grafana answers at its address: an SSO proxy's login page or redirect, a
+    reverse proxy's 404 or 502 page, another web server at a wrong base path."""
+
+    status: int
+    body: str = ""
+    content_type: str = "text/html; charset=utf-8"
+    location: str = ""  # where a redirect (3xx) sends the client
+
+
 @dataclass
 class Fault:
     """Applies to the next `remaining` requests matching `methods` (all when empty) and `path_prefix`."""
@@ -84,6 +231,7 @@ class Fault:
     path_prefix: str
     status: int = 503
     after_apply: bool = False
+    page: ForeignPage | None = None  # answer this instead of Grafana
 
     def take(self, method: str, path: str) -> bool:
         if self.remaining <= 0 or (self.methods and method not in self.methods):
@@ -188,6 +336,17 @@ class GrafanaEmulator:
                 Fault(count, frozenset(methods), path_prefix, status=0, after_apply=after_apply)
             )
 
+    def answer_foreign(
+        self,
+        page: ForeignPage,
+        path_prefix: str = "/",
+        count: int = sys.maxsize,
+        methods: tuple[str, ...] = (),
+    ) -> None:
+        """Answer the next `count` matching requests (default: all) with `page` instead of as Grafana."""
+        with self.lock:
+            self._faults.append(Fault(count, frozenset(methods), path_prefix, page.status, page=page))
+
     def clear_faults(self) -> None:
         with self.lock:
             self._faults.clear()
@@ -220,12 +379,12 @@ class GrafanaEmulator:
         """Authenticate, authorise and dispatch one /api request; errors become Grafana's bodies."""
         try:
             request.identity = self._authenticate(request)
-            for method, pattern, permission, handler in self._routes:
+            for method, pattern, needed, handler in self._routes:
                 match = pattern.fullmatch(request.path)
                 if match is None or method != request.method:
                     continue
-                if permission and permission not in ROLE_PERMISSIONS[request.identity.role]:
-                    raise access_denied(permission)
+                if needed is not None and not needed.allows(ROLE_PERMISSIONS[request.identity.role]):
+                    raise access_denied(needed)
                 with self.lock:
                     return handler(request, match)
             raise plain(404, "Not found")
@@ -279,9 +438,10 @@ class GrafanaEmulator:
         return Identity(login, org_id, user.roles[org_id])
 
     # ---- routes --------------------------------------------------------------------------------------
-    def _route_table(self) -> list[tuple[str, re.Pattern[str], str | None, Handler]]:
+    def _route_table(self) -> list[tuple[str, re.Pattern[str], Evaluator | None, Handler]]:
         dash, alert = self.dashboards, self.alerting
         uid, prov = r"([^/]+)", "/api/v1/provisioning"
+        needs = provisioning_evaluators(self.profile)
 
         def can_edit(req: Request) -> bool:
             return req.identity is not None and req.identity.role in ("Editor", "Admin")
@@ -314,7 +474,7 @@ class GrafanaEmulator:
             limit, start = int(first(req, "limit", "1000") or 1000), int(first(req, "start", "0") or 0)
             return 200, dash.list_versions(org(req), m[1], limit, start)
 
-        routes: list[tuple[str, str, str | None, Handler]] = [
+        routes: list[tuple[str, str, Evaluator | str | None, Handler]] = [
             (
                 "GET",
                 "/api/folders",
@@ -375,85 +535,88 @@ class GrafanaEmulator:
             (
                 "GET",
                 f"{prov}/alert-rules",
-                "alert.provisioning:read",
+                needs["rules:read"],
                 lambda r, m: (200, alert.list_rules(org(r))),
             ),
             (
                 "GET",
                 f"{prov}/alert-rules/{uid}",
-                "alert.provisioning:read",
+                needs["rules:read"],
                 lambda r, m: (200, alert.get_rule(org(r), m[1])),
             ),
             (
                 "POST",
                 f"{prov}/alert-rules",
-                "alert.provisioning:write",
+                needs["rule:create"],
                 lambda r, m: (201, alert.create_rule(org(r), r.body, r.provenance)),
             ),
             (
                 "PUT",
                 f"{prov}/alert-rules/{uid}",
-                "alert.provisioning:write",
+                needs["rule:update"],
                 lambda r, m: (200, alert.update_rule(org(r), m[1], r.body, r.provenance)),
             ),
-            ("DELETE", f"{prov}/alert-rules/{uid}", "alert.provisioning:write", delete_rule),
+            ("DELETE", f"{prov}/alert-rules/{uid}", needs["rule:delete"], delete_rule),
             (
                 "GET",
                 f"{prov}/folder/{uid}/rule-groups/{uid}",
-                "alert.provisioning:read",
+                needs["rules:read"],
                 lambda r, m: (200, alert.get_group(org(r), m[1], m[2])),
             ),
             (
                 "PUT",
                 f"{prov}/folder/{uid}/rule-groups/{uid}",
-                "alert.provisioning:write",
+                needs["group:write"],
                 lambda r, m: (200, alert.replace_group(org(r), m[1], m[2], r.body, r.provenance)),
             ),
-            ("DELETE", f"{prov}/folder/{uid}/rule-groups/{uid}", "alert.provisioning:write", delete_group),
+            ("DELETE", f"{prov}/folder/{uid}/rule-groups/{uid}", needs["group:delete"], delete_group),
             (
                 "GET",
                 f"{prov}/contact-points",
-                "alert.provisioning:read",
+                needs["notifications:read"],
                 lambda r, m: (200, alert.list_contact_points(org(r), r.query.get("name", [None])[0])),
             ),
             (
                 "POST",
                 f"{prov}/contact-points",
-                "alert.provisioning:write",
+                needs["notifications:write"],
                 lambda r, m: (202, alert.create_contact_point(org(r), r.body, r.provenance)),
             ),
             (
                 "PUT",
                 f"{prov}/contact-points/{uid}",
-                "alert.provisioning:write",
+                needs["notifications:write"],
                 lambda r, m: (202, alert.update_contact_point(org(r), m[1], r.body, r.provenance)),
             ),
             (
                 "DELETE",
                 f"{prov}/contact-points/{uid}",
-                "alert.provisioning:write",
+                needs["notifications:write"],
                 lambda r, m: (202, alert.delete_contact_point(org(r), m[1])),
             ),
             (
                 "GET",
                 f"{prov}/policies",
-                "alert.provisioning:read",
+                needs["notifications:read"],
                 lambda r, m: (200, alert.get_policies(org(r))),
             ),
             (
                 "PUT",
                 f"{prov}/policies",
-                "alert.provisioning:write",
+                needs["notifications:write"],
                 lambda r, m: (202, alert.set_policies(org(r), r.body, r.provenance)),
             ),
             (
                 "DELETE",
                 f"{prov}/policies",
-                "alert.provisioning:write",
+                needs["notifications:write"],
                 lambda r, m: (202, alert.reset_policies(org(r))),
             ),
         ]
-        return [(method, re.compile(path), perm, fn) for method, path, perm, fn in routes]
+        return [
+            (method, re.compile(path), Perm(needed) if isinstance(needed, str) else needed, fn)
+            for method, path, needed, fn in routes
+        ]
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -523,6 +686,9 @@ class _HttpHandler(BaseHTTPRequestHandler):
         if emulator.latency_s:
             time.sleep(emulator.latency_s)
         fault = emulator._take_fault(method, path)
+        if fault is not None and fault.page is not None:
+            self._answer_page(method, path, fault.page)
+            return
         if fault is not None and fault.status == 0 and not fault.after_apply:
             self._drop(method, path)
             return
@@ -572,6 +738,15 @@ class _HttpHandler(BaseHTTPRequestHandler):
             data, headers["Content-Type"] = payload.encode(), "text/html; charset=UTF-8"
         elif payload is not None:
             data, headers["Content-Type"] = json.dumps(payload).encode(), "application/json"
+        self._send(method, path, status, headers, data)
+
+    def _answer_page(self, method: str, path: str, page: ForeignPage) -> None:
+        headers = {"Content-Type": page.content_type} if page.content_type else {}
+        if page.location:
+            headers["Location"] = page.location
+        self._send(method, path, page.status, headers, page.body.encode())
+
+    def _send(self, method: str, path: str, status: int, headers: dict[str, str], data: bytes) -> None:
         self.emulator._record(method, path, status)  # before writing: a client that gave up still counts
         self.send_response(status)
         for name, value in headers.items():
