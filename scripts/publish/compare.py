@@ -17,9 +17,10 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
-from dashboards.core.conventions import parse_duration
+from dashboards.core.conventions import format_duration, parse_duration
 
 MARKER_KEY = "__publish"
 # The label every alert rule we publish carries, valued with the target's owner: it says whose the rule is
@@ -138,15 +139,26 @@ def _drop_empty(node: Any) -> Any:
     return {k: v for k, v in cleaned.items() if v not in (None, "", [], {}, False)}
 
 
-def _durations(node: Any) -> Any:
+def _in_ms(value: Any) -> Any:
+    return duration_ms(value) if isinstance(value, str) else value
+
+
+def _as_duration(value: Any) -> Any:
+    return format_duration(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _durations(node: Any, convert: Callable[[Any], Any] = _in_ms) -> Any:
+    """`node` with every duration field converted (by default to milliseconds, to compare spellings)."""
     if isinstance(node, list):
-        return [_durations(item) for item in node]
+        return [_durations(item, convert) for item in node]
     if not isinstance(node, dict):
         return node
-    return {
-        k: duration_ms(v) if k in DURATION_KEYS and isinstance(v, str) else _durations(v)
-        for k, v in node.items()
-    }
+    return {k: convert(v) if k in DURATION_KEYS else _durations(v, convert) for k, v in node.items()}
+
+
+def readable(node: Any) -> Any:
+    """Durations compared as milliseconds, shown as durations again (600000 -> "10m") for a reviewer."""
+    return _durations(node, _as_duration)
 
 
 def normalise_query(query: dict[str, Any]) -> dict[str, Any]:
@@ -248,8 +260,8 @@ def with_policy_route(tree: dict[str, Any], route: dict[str, Any], owner: str) -
 
 def unified_diff(before: Any, after: Any, before_label: str, after_label: str) -> str:
     lines = difflib.unified_diff(
-        json.dumps(before, indent=2, sort_keys=True).splitlines(),
-        json.dumps(after, indent=2, sort_keys=True).splitlines(),
+        json.dumps(readable(before), indent=2, sort_keys=True).splitlines(),
+        json.dumps(readable(after), indent=2, sort_keys=True).splitlines(),
         before_label,
         after_label,
         lineterm="",

@@ -93,6 +93,10 @@ def create_payments_team(grafana: GrafanaEmulator) -> None:
     admin(grafana, "PUT", f"{PROVISIONING}/policies", {**tree, "routes": [route]})
 
 
+def diff_line(output: str, sign: str, text: str) -> bool:
+    return any(line.strip().startswith(sign) and text in line for line in output.splitlines())
+
+
 def is_ours(route: dict[str, Any]) -> bool:
     return any(m[0] == "managed_by" for m in route.get("object_matchers") or [])
 
@@ -194,6 +198,8 @@ def test_an_alert_rule_edited_in_grafana_is_drift(
     assert (
         "drifted    rule-group chat-prod/chat - rule chat-app-down-prod edited in Grafana" in refused.stdout
     )
+    assert diff_line(refused.stdout, "-", '"for": "10m"') and diff_line(refused.stdout, "+", '"for": "1m"')
+    assert "600000" not in refused.stdout  # durations are shown as durations
     assert admin(grafana, "GET", path)["rules"][0]["for"] == "10m"
     forced = publish(grafana, rendered, env_file, "prod", "--force")
     assert forced.returncode == 0, forced.stdout
