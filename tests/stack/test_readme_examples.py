@@ -87,31 +87,42 @@ def add_runbook(readme: Path, runbook: str) -> None:
 def apply_examples(root: Path) -> dict[str, str]:
     """Apply every example block of the README's authoring section to the copy at `root`.
 
-    Returns the uid each kind of example declares ("dashboard", "rule"), to find its rendered output.
+    A block the repository already holds (a user who followed the README, then runs `make test`) is not
+    applied twice. Returns the uid each kind of example declares ("dashboard", "rule"), to find its
+    rendered output.
     """
     uids: dict[str, str] = {}
-    applied: list[str] = []
+    seen: list[str] = []
     for lang, block in _BLOCK.findall(section(README_PATH.read_text(encoding="utf-8"), SECTION).group()):
         if lang == "markdown":
-            add_runbook(root / "README.md", block)
-            applied.append("runbook")
+            heading = block.strip().splitlines()[0]
+            runbooks = section((root / "README.md").read_text(encoding="utf-8"), RUNBOOKS).group()
+            if heading not in runbooks.splitlines():
+                add_runbook(root / "README.md", block)
+            seen.append("runbook")
             continue
         first, _, body = block.partition("\n")
         destination = _DESTINATION.match(first)
         assert destination, f"a README example must start with `# <path it goes into>`, not {first!r}"
         target = root / destination["path"]
+        present = target.read_text(encoding="utf-8") if target.exists() else ""
+        declared = _UID.findall(body)
         if destination["group"]:
-            add_rule(target, destination["group"], body)
-            uids["rule"] = _UID.findall(body)[0]
-            applied.append("rule")
-        elif target.exists():
-            target.write_text(f"{target.read_text(encoding='utf-8').rstrip()}\n\n{body}", encoding="utf-8")
-            applied.append(f"append {destination['path']}")
+            uids["rule"] = declared[0]
+            if f'uid="{declared[0]}"' not in present:
+                add_rule(target, destination["group"], body)
+            seen.append("rule")
+        elif declared:
+            uids["dashboard"] = declared[0]
+            if f'uid="{declared[0]}"' not in present:
+                target.write_text(body, encoding="utf-8")
+            seen.append("module")
         else:
-            target.write_text(body, encoding="utf-8")
-            uids["dashboard"] = _UID.findall(body)[0]
-            applied.append("module")
-    assert sorted(applied) == ["append tests/alert_rule_cases.yaml", "module", "rule", "runbook"], applied
+            key = body.strip().splitlines()[0]  # e.g. the alert uid the cases are keyed by
+            if key not in present.splitlines():
+                target.write_text(f"{present.rstrip()}\n\n{body}", encoding="utf-8")
+            seen.append(f"append {destination['path']}")
+    assert sorted(seen) == ["append tests/alert_rule_cases.yaml", "module", "rule", "runbook"], seen
     return uids
 
 
