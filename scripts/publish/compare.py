@@ -220,10 +220,10 @@ def route_marker(route: dict[str, Any]) -> str:
 
 
 def without_route_marker(route: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **route,
-        "object_matchers": [m for m in route.get("object_matchers") or [] if m[0] != ROUTE_MARKER],
-    }
+    """The route without its marker matcher (anything without matchers, as it is)."""
+    if "object_matchers" not in route:
+        return route
+    return {**route, "object_matchers": [m for m in route["object_matchers"] if m[0] != ROUTE_MARKER]}
 
 
 def routing_hash(route: dict[str, Any], contact_points: list[dict[str, Any]]) -> str:

@@ -319,7 +319,11 @@ def _mark_routing_drift(changes: list[Change], tree: dict[str, Any], owner: str)
     index = policy_route_index(tree, owner)
     if index is None:
         return
-    ours = [c for c in changes if c.kind in (Kind.POLICY, Kind.CONTACT_POINT) and c.live is not None]
+    ours = [
+        c
+        for c in changes
+        if c.kind in (Kind.POLICY, Kind.CONTACT_POINT) and c.live is not None and c.action != Action.NOT_OURS
+    ]
     points = [c.live for c in ours if c.kind == Kind.CONTACT_POINT]
     if not routing_edited(tree["routes"][index], points):
         return
