@@ -70,18 +70,23 @@ lint: $(STAMP) $(NODE_STAMP) ## Lint rendered dashboards + alerts: structure, be
 verify: $(STAMP) $(NODE_STAMP) ## Run every panel/alert query against the live app + a real Prometheus; promtool alert tests
 	$(PY) -m scripts.verify --dir $(RENDER_OUT)
 
-.PHONY: diff
 # GNU make exits 2 whenever a recipe fails, whatever the command's own code was; so these targets name
 # that code on stderr (0 ok, 1 failed, 2 configuration, 3 refused), and CI calls `python -m` for it.
+EXIT_NOTE = || { code=$$?; echo "make: $(1) exited $$code (python -m $(1) gives that code)" >&2; exit $$code; }
+
+.PHONY: alert-tests
+alert-tests: $(STAMP) ## Just the promtool alert tests (rendered rules + dashboards/alerts.cases.yaml), no app: seconds
+	@$(PY) -m scripts.verify --alerts-only --dir $(RENDER_OUT) $(call EXIT_NOTE,scripts.verify)
+
+.PHONY: diff
 PUBLISH = $(PY) -m scripts.publish --dir $(RENDER_OUT)
-EXIT_NOTE = || { code=$$?; echo "make: scripts.publish exited $$code (python -m scripts.publish gives that code)" >&2; exit $$code; }
 
 diff: $(STAMP) ## Plan only: what `make publish` would change in Grafana, with diffs (writes nothing)
-	@$(PUBLISH) --plan --diff $(ARGS) $(EXIT_NOTE)
+	@$(PUBLISH) --plan --diff $(ARGS) $(call EXIT_NOTE,scripts.publish)
 
 .PHONY: publish
 publish: $(STAMP) ## Publish $(RENDER_OUT) to GRAFANA_URL; e.g. ARGS="--env staging --prune --force --wait 60"
-	@$(PUBLISH) $(ARGS) $(EXIT_NOTE)
+	@$(PUBLISH) $(ARGS) $(call EXIT_NOTE,scripts.publish)
 
 .PHONY: demo
 demo: $(STAMP) $(NODE_STAMP) ## Docker: stack + publish + traffic. No Docker: local app, Prometheus, load, render, lint, verify

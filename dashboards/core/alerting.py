@@ -33,6 +33,7 @@ from dashboards.core.conventions import (
     parse_duration,
 )
 from dashboards.core.dashboard import ChatDashboard
+from dashboards.core.sources import Location, source_field
 
 THRESHOLD_OPS = ("gt", "lt")
 REDUCERS = ("last", "mean", "max", "min", "sum", "count")
@@ -92,6 +93,7 @@ class AlertRule:
     reducer: str = attr.ib(default="last", validator=in_(REDUCERS))
     query_window_s: int = attr.ib(default=600, validator=instance_of(int))
     condition: str = attr.ib(default="C", validator=instance_of(str))
+    source: Location = source_field()
 
     def query(self) -> dict[str, Any]:
         plugin = QUERY_DATASOURCES[self.datasource_uid]

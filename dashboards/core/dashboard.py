@@ -30,6 +30,7 @@ from dashboards.core.conventions import (
     PROMETHEUS_UID,
     UID_PATTERN,
 )
+from dashboards.core.sources import Location, source_field
 from dashboards.core.variables import DatasourceVariable, QueryVariable
 
 SCHEMA_VERSION = 42
@@ -110,6 +111,7 @@ class ChatDashboard(core.Dashboard):
     graphTooltip: int = attr.ib(default=core.GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR)
     refresh: str = attr.ib(default="30s")
     timezone: str = attr.ib(default="browser")
+    source: Location = source_field()
 
     def uses_loki(self) -> bool:
         return any(getattr(t, "datasource", None) == LOKI for p in self.panels for t in p.targets)

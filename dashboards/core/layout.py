@@ -16,6 +16,7 @@ from grafanalib import core
 
 from dashboards.core.conventions import GRID_COLUMNS
 from dashboards.core.panels import RowHeader
+from dashboards.core.sources import Location, source_field
 
 DEFAULT_HEIGHT = 8
 
@@ -42,6 +43,7 @@ class Row:
     widths: tuple[int, ...] | None = attr.ib(default=None, validator=_check_widths)
     height: int = attr.ib(default=DEFAULT_HEIGHT, validator=instance_of(int))
     title: str | None = attr.ib(default=None, validator=optional(instance_of(str)))
+    source: Location = source_field()
 
     def column_widths(self) -> tuple[int, ...]:
         return self.widths or (GRID_COLUMNS // len(self.panels),) * len(self.panels)
@@ -61,7 +63,10 @@ def grid(*rows: Row) -> list[core.Panel]:
     for row in rows:
         if row.title:
             header = RowHeader(
-                title=row.title, id=len(laid_out) + 1, gridPos=core.GridPos(h=1, w=GRID_COLUMNS, x=0, y=y)
+                title=row.title,
+                id=len(laid_out) + 1,
+                gridPos=core.GridPos(h=1, w=GRID_COLUMNS, x=0, y=y),
+                source=row.source,
             )
             laid_out.append(header)
             y += 1

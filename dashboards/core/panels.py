@@ -22,6 +22,7 @@ from grafanalib import core
 
 from dashboards.core.cleanup import keep_keys, merged
 from dashboards.core.conventions import UNIT_COUNT, UNIT_NONE
+from dashboards.core.sources import Location, source_field
 
 PANEL_KEYS = frozenset(
     {
@@ -113,10 +114,12 @@ class ChatPanel:
     grafanalib defaults `maxDataPoints` to 100, a cap on every query's resolution; Grafana's own default
     follows the panel's width, so here it is unset unless an author sets it.
     `embeddable=True` marks a panel for viewers (see the module docstring).
+    `source` is where the author built it (dashboards/core/sources.py).
     """
 
     maxDataPoints: int | None = attr.ib(default=None, validator=optional(instance_of(int)), kw_only=True)
     embeddable: bool = attr.ib(default=False, validator=instance_of(bool), kw_only=True)
+    source: Location = source_field()
 
 
 @attr.s
@@ -283,6 +286,7 @@ class RowHeader(core.RowPanel):
     """A titled row above a band of panels (always expanded, so it holds no panels itself)."""
 
     collapsed: bool = attr.ib(default=False, validator=in_([False]))
+    source: Location = source_field()  # grid() passes the Row's, where the author wrote the title
 
     def to_json_data(self) -> dict[str, Any]:
         return keep_keys(super().to_json_data(), ROW_KEYS)

@@ -16,10 +16,14 @@ SCHEDULER_BASE_INTERVAL_S = 10  # Grafana evaluates rule groups on multiples of 
 
 
 class DefinitionError(Exception):
-    """A bad dashboard or alert definition: `module: object: message`."""
+    """A bad dashboard or alert definition: `module: object: message`.
+
+    `module` may be a file:line ("dashboards/x.py:12"), and `name` empty when no object is to blame yet
+    (a module failing on import).
+    """
 
     def __init__(self, module: str, name: str, message: str) -> None:
-        super().__init__(f"{module}: {name}: {message}")
+        super().__init__(": ".join(part for part in (module, name, message) if part))
         self.module = module
         self.name = name
         self.message = message

@@ -1,7 +1,9 @@
-"""The hand-written alert rule cases (tests/alert_rule_cases.yaml): lint requires them, verify runs them.
+"""The hand-written alert rule cases (dashboards/alerts.cases.yaml): lint requires them, verify runs them.
 
 The file maps a rule uid to named cases; every PromQL rule needs at least the two in REQUIRED_CASES, so
-each alert is proven both to fire when it must and to stay quiet otherwise.
+each alert is proven both to fire when it must and to stay quiet otherwise. It sits beside alerts.py, the
+module whose rules it proves, so an author edits the rule and its cases side by side; one file, not one per
+module, because lint and verify read the rendered rules.json, which is keyed by uid and names no module.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from scripts.common.paths import REPO_ROOT
+from scripts.common.paths import DEFINITIONS_DIR
 
-CASES_PATH = REPO_ROOT / "tests" / "alert_rule_cases.yaml"
+CASES_PATH = DEFINITIONS_DIR / "alerts.cases.yaml"
 REQUIRED_CASES = ("fires", "quiet")
 
 Cases = dict[str, Any]  # rule uid -> {case name: case}

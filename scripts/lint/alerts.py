@@ -33,7 +33,10 @@ _MATH_REF = re.compile(r"\$\{?([A-Za-z_]\w*)\}?")
 
 def alert_finding(rule: Json, check: str, message: str) -> Finding:
     uid = f"alert:{rule.get('uid', '')}"  # how a waiver names an alert rule (see scripts/lint/waivers.py)
-    return Finding(alert_where(rule), check, message, dashboard_uid=uid, panel=str(rule.get("title", "")))
+    return Finding(
+        alert_where(rule), check, message, dashboard_uid=uid, panel=str(rule.get("title", "")),
+        rule_uid=str(rule.get("uid", "")),
+    )  # fmt: skip
 
 
 def check_group(group: Json) -> Iterator[Finding]:

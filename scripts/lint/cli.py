@@ -2,9 +2,10 @@
 and only use metrics, labels and Loki stream labels the app really has.
 
     python -m scripts.lint [--dir provisioning/grafana] [--json] [--readme README.md]
-                           [--cases tests/alert_rule_cases.yaml]
+                           [--cases dashboards/alerts.cases.yaml]
 
-Prints a table (where, rule, status, message) of every failed or waived check and exits 1 when anything
+Prints a table (source, where, rule, status, message) of every failed or waived check, the source being the
+definitions module and line that built the object (sources.json), and exits 1 when anything
 failed, 2 when the lint itself cannot run (no rendered files, promtool/node missing, --readme/--cases
 unreadable). The checks live in scripts/lint/: dashboards.py, alerts.py, queries.py (+ promql.py,
 logql.py), contributing.py (runbook sections and alert rule cases); waivers in waivers.py.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import yaml
@@ -30,7 +31,7 @@ from scripts.lint.dashboards import check_embeddable, lint_dashboard
 from scripts.lint.queries import check_variable_queries, lint_queries
 from scripts.lint.registry import build_registry
 from scripts.lint.waivers import WAIVERS, Waiver, apply_waivers
-from scripts.rendered.layout import OUTPUT_DIR
+from scripts.rendered.layout import OUTPUT_DIR, dashboard_source_key, panel_source_key, rule_source_key
 from scripts.rendered.model import (
     Finding,
     alert_queries,
@@ -58,7 +59,21 @@ def lint_rendered(
     registry = build_registry()
     findings += lint_queries(queries, registry)
     findings += [f for d in rendered.dashboards for f in check_variable_queries(d, registry)]
-    return apply_waivers(findings, waivers)
+    return with_sources(apply_waivers(findings, waivers), rendered.sources)
+
+
+def source_of(finding: Finding, sources: dict[str, str]) -> str:
+    """The author's file:line for a finding: its alert rule's or panel's, else its dashboard's."""
+    keys = [rule_source_key(finding.rule_uid)] if finding.rule_uid else []
+    if finding.panel_id is not None:
+        keys.append(panel_source_key(finding.dashboard_uid, finding.panel_id))
+    keys.append(dashboard_source_key(finding.dashboard_uid))
+    return next((sources[key] for key in keys if key in sources), "")
+
+
+def with_sources(findings: list[Finding], sources: dict[str, str]) -> list[Finding]:
+    """Fill every finding's source here, once, so no check needs to know about sources.json."""
+    return [replace(f, source=source_of(f, sources)) for f in findings]
 
 
 def lint_directory(directory: Path, guides: Guides, waivers: tuple[Waiver, ...] = WAIVERS) -> list[Finding]:
@@ -66,19 +81,23 @@ def lint_directory(directory: Path, guides: Guides, waivers: tuple[Waiver, ...] 
 
 
 def format_table(findings: list[Finding]) -> str:
-    """One row per finding; the query, when the finding is about one, on the line below its row."""
-    rows = [("WHERE", "RULE", "STATUS", "MESSAGE", "")]
+    """One row per finding, led by the Python that built the object; the query, when the finding is about
+    one, on the line below its row."""
+    rows = [("SOURCE", "WHERE", "RULE", "STATUS", "MESSAGE", "")]
     rows += [
-        (f.where, f.rule, f.status, f.message + (f" (waived: {f.reason})" if f.reason else ""), f.query)
+        (
+            f.source, f.where, f.rule, f.status, f.message + (f" (waived: {f.reason})" if f.reason else ""),
+            f.query,
+        )
         for f in findings
-    ]
-    widths = [min(max(len(row[i]) for row in rows), 60) for i in range(3)]
+    ]  # fmt: skip
+    widths = [min(max(len(row[i]) for row in rows), 60) for i in range(4)]
     lines = []
     for row in rows:
-        cells = "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
-        lines.append(f"{cells}  {row[3]}")
-        if row[4]:
-            lines.append(" " * (sum(widths) + 6) + f"query: {row[4]}")
+        cells = "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True))
+        lines.append(f"{cells}  {row[4]}")
+        if row[5]:
+            lines.append(" " * (sum(widths) + 8) + f"query: {row[5]}")
     return "\n".join(lines)
 
 
@@ -119,7 +138,12 @@ def main(argv: list[str] | None = None) -> int:
         "waived": len(findings) - len(failed),
     }
     if args.json:
-        print(json.dumps({"summary": summary, "findings": [asdict(f) for f in findings]}, indent=2))
+        print(
+            json.dumps(
+                {"summary": summary, "findings": [{"source": f.source, **asdict(f)} for f in findings]},
+                indent=2,
+            )
+        )
     else:
         if findings:
             print(format_table(findings))

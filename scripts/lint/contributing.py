@@ -3,8 +3,8 @@
 - alert-runbook: a rule's runbook_url is `RUNBOOK_BASE_URL#<anchor>` (dashboards/core/alerting.py builds it
   from `runbook_anchor`), so README.md needs a heading under `## Runbooks` whose GitHub anchor is <anchor>.
   A runbook_url elsewhere is a page lint cannot read; alert-annotations only checks that it is a URL.
-- alert-cases: every PromQL rule needs a `fires` and a `quiet` case in tests/alert_rule_cases.yaml, which
-  `make verify` runs with promtool; lint says what is missing without running anything. Cases for a uid
+- alert-cases: every PromQL rule needs a `fires` and a `quiet` case in dashboards/alerts.cases.yaml, which
+  `make alert-tests` runs with promtool; lint says what is missing without running anything. Cases for a uid
   that is no rule (a renamed rule) fail too, so they cannot silently stop proving anything.
 
 Both files are read from the repository (scripts/common), unless `python -m scripts.lint` is told others.

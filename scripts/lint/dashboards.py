@@ -19,8 +19,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from dashboards.core import conventions
 from dashboards.core.conventions import UID_PATTERN
 from dashboards.core.validate import DefinitionError, check_dashboard
+from scripts.lint.registry import did_you_mean
 from scripts.rendered.layout import EMBEDS_FILE
 from scripts.rendered.model import (
     PROVISIONED_DATASOURCES,
@@ -32,6 +34,7 @@ from scripts.rendered.model import (
     resolve_datasource_type,
     variable_name,
 )
+from scripts.rendered.units import closest_unit, is_grafana_unit
 
 _UID = re.compile(UID_PATTERN)  # the dashboards layer's uid rule, applied to the rendered file
 # Grafana's built-in panel types (public/app/plugins/panel); anything else needs a plugin install.
@@ -54,17 +57,9 @@ DEPRECATED_PANEL_TYPES = {
 # Panels that show query results and therefore need targets (text, news, lists query nothing).
 NON_QUERY_PANEL_TYPES = frozenset({"row", "text", "news", "dashlist", "alertlist", "annolist"})
 UNIT_PANEL_TYPES = frozenset({"stat", "timeseries", "table", "gauge", "bargauge", "barchart"})
-# Grafana unit ids (packages/grafana-data/src/valueFormats/categories.ts), the ones a service dashboard uses.
-VALID_UNITS = frozenset({
-    "none", "string", "short", "percent", "percentunit", "sci", "locale", "bool", "bool_yes_no",
-    "bool_on_off", "bytes", "decbytes", "bits", "decbits", "kbytes", "deckbytes", "mbytes", "decmbytes",
-    "gbytes", "decgbytes", "Bps", "binBps", "bps", "binbps", "pps", "KBs", "KiBs", "MBs", "MiBs",
-    "ns", "µs", "ms", "s", "m", "h", "d", "dtdurationms", "dtdurations", "dthms", "dtdhms", "clockms",
-    "clocks", "hertz", "cps", "ops", "reqps", "rps", "wps", "iops", "cpm", "opm", "rpm", "wpm",
-    "dateTimeAsIso", "dateTimeAsLocal", "dateTimeFromNow", "timeticks",
-})  # fmt: skip
-# Custom units Grafana accepts ("suffix:msg/s", "si:B", ...).
-CUSTOM_UNIT_PREFIXES = ("suffix:", "prefix:", "si:", "count:", "currency:", "time:", "bool:")
+# Authors pass units as the dashboards layer's constants, so the fix names them, not the JSON path.
+UNIT_CONSTANTS = tuple(name for name in vars(conventions) if name.startswith("UNIT_"))
+MISSING_UNIT = f"pass unit=UNIT_... (dashboards.core: {', '.join(UNIT_CONSTANTS)}) or a Grafana unit id"
 
 
 def check_dashboard_fields(dashboard: Dashboard) -> Iterator[Finding]:
@@ -195,9 +190,10 @@ def check_units(dashboard: Dashboard) -> Iterator[Finding]:
             continue
         unit = _unit(ref.panel)
         if not unit:
-            yield ref.finding("panel-units", "set fieldConfig.defaults.unit (e.g. s, bytes, reqps, short)")
-        elif unit not in VALID_UNITS and not unit.startswith(CUSTOM_UNIT_PREFIXES):
-            yield ref.finding("panel-units", f"unit {unit!r} is not a Grafana unit id")
+            yield ref.finding("panel-units", MISSING_UNIT)
+        elif not is_grafana_unit(unit):
+            hint = did_you_mean(closest_unit(unit))
+            yield ref.finding("panel-units", f"unit {unit!r} is not a Grafana unit id{hint}")
 
 
 def _datasource_variable_problem(

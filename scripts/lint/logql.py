@@ -2,14 +2,16 @@
 
 A stream selector may only match labels the app's log shipper sends (app.logship.STREAM_LABEL_NAMES);
 anything else (`job`, `logger`, `event`...) lives inside the JSON line and must be filtered after `| json`,
-otherwise the query silently matches no stream at all.
+otherwise the query silently matches no stream at all. A matcher on a label whose values the shipper fixes
+(`app`, `level`: registry.LOKI_STREAM_VALUES) must match one of them, or it selects no stream either.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from scripts.lint.registry import LOKI_STREAM_LABELS, Registry, did_you_mean
+from scripts.lint.promql import label_value_findings
+from scripts.lint.registry import LOKI_STREAM_LABELS, LOKI_STREAM_VALUES, Registry, did_you_mean
 from scripts.rendered.model import Finding, PanelQuery
 from scripts.rendered.variables import Substituted
 
@@ -36,4 +38,7 @@ def check_logql(
                         f"{', '.join(sorted(LOKI_STREAM_LABELS))}): filter it after `| json`{hint}",
                     )
                 )
+        findings += label_value_findings(
+            query, sub, selector["matchers"], LOKI_STREAM_VALUES, "the log shipper sends", "logql-label-value"
+        )
     return findings

@@ -5,7 +5,10 @@ temporary rules file and ONE `promtool check rules` run; promtool names the fail
 error back to its panel.
 
 Meaning (facts from the lezer grammar, see scripts/rendered/parser.py):
-- every metric and label exists in the app's registry (closest name suggested on a typo);
+- every metric and label exists in the app's registry (closest name suggested on a typo), and so does every
+  label of a by/without/on/ignoring/group_left/group_right clause on the series under it;
+- a matcher on a closed label (one whose every value the app pre-initialises) can match a value the app
+  exports (closest value suggested); open labels and values written by query variables are not checked;
 - dashboard queries match `job` and `instance` (dashboard-linter target-job/instance rules); alert queries
   match `job`;
 - rate()/irate() range is `$__rate_interval`; increase() uses `$__rate_interval` or `$__range`;
@@ -21,20 +24,24 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from scripts.common.tools import ToolMissingError, require_tool
-from scripts.lint.registry import Registry, Series, did_you_mean
+from scripts.lint.registry import Registry, Series, did_you_mean, label_value_problem
 from scripts.rendered.model import Finding, PanelQuery
 from scripts.rendered.variables import Substituted
 
 COUNTER_FUNCTIONS = frozenset({"rate", "irate", "increase", "resets"})
 # Functions that may take a raw counter without rating it: they ask whether it exists / when it changed.
 RAW_COUNTER_FUNCTIONS = frozenset({"absent", "timestamp", "absent_over_time", "changes"})
+# Functions that write the label named by their second argument: grouping on it afterwards is no typo.
+LABEL_WRITING_FUNCTIONS = frozenset({"label_replace", "label_join"})
+# Clauses whose labels split the result into series (the others only drop or copy labels).
+SPLITTING_CLAUSES = ("by", "on")
 MAX_GROUP_CARDINALITY = 10
 # Label names that are unbounded by nature (user ids, addresses...): never group by them.
 UNBOUNDED_LABELS = frozenset(
@@ -77,6 +84,32 @@ def _innermost_call(selector: dict[str, Any], calls: list[dict[str, Any]]) -> st
     return min(containing, key=lambda c: c["to"] - c["from"])["name"] if containing else None
 
 
+def _written_by_open_variable(query: PanelQuery, sub: Substituted, matcher: dict[str, Any]) -> bool:
+    """Whether a variable other than a custom one (whose options are ours) wrote into the matcher's value:
+    a query variable's value is whatever the datasource lists, or its saved selection, here."""
+    names = {s.name for s in sub.spans if s.start < matcher["to"] and matcher["from"] < s.end}
+    return any(query.variables.get(name, {}).get("type") != "custom" for name in names)
+
+
+def label_value_findings(
+    query: PanelQuery,
+    sub: Substituted,
+    matchers: list[dict[str, Any]],
+    closed: Mapping[str, frozenset[str]],
+    owner: str,
+    rule: str,
+) -> Iterator[Finding]:
+    """A finding per matcher on a closed label that no legal value satisfies (`owner` says whose values)."""
+    for matcher in matchers:
+        legal = closed.get(matcher["label"])
+        if legal is None or matcher["value"] is None or _written_by_open_variable(query, sub, matcher):
+            continue
+        problem = label_value_problem(matcher["op"], matcher["value"], legal, owner)
+        if problem:
+            written = sub.text[matcher["from"] : matcher["to"]]
+            yield query.finding(rule, f"{matcher['label']}{matcher['op']}{written} {problem}")
+
+
 def _check_selector(
     query: PanelQuery,
     sub: Substituted,
@@ -97,6 +130,9 @@ def _check_selector(
         if label not in series.labels:
             hint = did_you_mean(registry.closest_label(label, series.labels))
             yield query.finding("promql-label", f"{metric} has no label {label!r}{hint}")
+    yield from label_value_findings(
+        query, sub, selector["matchers"], series.closed_values, f"{metric} has", "promql-label-value"
+    )
     required = ("job", "instance") if query.in_dashboard else ("job",)
     missing = [label for label in required if label not in selector["labels"]]
     if missing:
@@ -165,14 +201,28 @@ def _check_histogram_quantiles(
                 )
 
 
-def _check_groupings(query: PanelQuery, facts: dict[str, Any], registry: Registry) -> Iterator[Finding]:
+def _written_labels(sub: Substituted, calls: list[dict[str, Any]], span: tuple[int, int]) -> set[str]:
+    """Labels that label_replace()/label_join() calls inside `span` write (their `dst` string argument)."""
+    return {
+        sub.text[call["args"][1][0] : call["args"][1][1]].strip("\"'`")
+        for call in calls
+        if call["name"] in LABEL_WRITING_FUNCTIONS and len(call["args"]) > 1 and _inside(call, span)
+    }
+
+
+def _check_groupings(
+    query: PanelQuery, sub: Substituted, facts: dict[str, Any], registry: Registry
+) -> Iterator[Finding]:
+    """Grouping labels exist on the series the clause sees: those of every selector under the aggregation
+    (or on either side of the binary operation), plus what label_replace()/label_join() write there."""
     for grouping in facts["groupings"]:
-        if grouping["kind"] not in ("by", "on"):
-            continue
         span = (grouping["from"], grouping["to"])
         inner = [registry.get(s["metric"] or "") for s in facts["selectors"] if _inside(s, span)]
         inner_series = [s for s in inner if s is not None]
+        written = _written_labels(sub, facts["calls"], span)
         for label in grouping["labels"]:
+            if label in written:
+                continue
             owners = [s for s in inner_series if label in s.labels]
             if inner_series and not owners:
                 candidates = set().union(*(s.labels for s in inner_series))
@@ -180,6 +230,8 @@ def _check_groupings(query: PanelQuery, facts: dict[str, Any], registry: Registr
                 yield query.finding(
                     "promql-label", f"{grouping['kind']} ({label}): no series here has that label{hint}"
                 )
+                continue
+            if grouping["kind"] not in SPLITTING_CLAUSES:
                 continue
             if label == "le" and all(s.is_bucket for s in owners):
                 continue  # bounded by the bucket layout; keeping it is what makes quantiles/heatmaps work
@@ -211,5 +263,5 @@ def check_promql(
         f for s in facts["selectors"] for f in _check_selector(query, sub, s, facts["calls"], registry)
     ]
     findings += _check_histogram_quantiles(query, facts, registry)
-    findings += _check_groupings(query, facts, registry)
+    findings += _check_groupings(query, sub, facts, registry)
     return findings

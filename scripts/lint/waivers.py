@@ -1,7 +1,7 @@
 """Lint waivers: a rule switched off for ONE panel (or alert rule), in code, with a written reason.
 
 Like grafana/dashboard-linter's `.lint` exclusions, but narrow: a waiver names the dashboard uid (or
-`alert:<rule uid>`, or the file a finding is about: `embeds.json`, `tests/alert_rule_cases.yaml`), the
+`alert:<rule uid>`, or the file a finding is about: `embeds.json`, `dashboards/alerts.cases.yaml`), the
 panel title (or the alert title, the uid of stale cases, "" for embeds.json), the lint rule and why. A
 waiver without a reason, or one that no longer matches any finding, is itself a lint failure, so waivers
 cannot rot silently.

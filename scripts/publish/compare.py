@@ -17,7 +17,9 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from dashboards.core.conventions import format_duration, parse_duration
@@ -258,12 +260,100 @@ def with_policy_route(tree: dict[str, Any], route: dict[str, Any], owner: str) -
     return {**{k: v for k, v in tree.items() if k != "provenance"}, "routes": routes}
 
 
-def unified_diff(before: Any, after: Any, before_label: str, after_label: str) -> str:
+JsonPath = tuple[str | int, ...]
+CLOSERS = frozenset({"}", "},", "]", "],"})
+HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+# The lists whose elements a reviewer knows by name: a dashboard's (and a row's) panels, a group's rules.
+NAMED_ITEMS = {"panels": "panel", "rules": "rule"}
+
+
+@dataclass
+class _Container:
+    path: JsonPath
+    next_index: int | None  # None for an object, whose lines name their key
+
+
+def _line_paths(lines: list[str]) -> list[JsonPath]:
+    """The JSON path of every line of `json.dumps(indent=2)` output: one token per line (strings hold no
+    raw newline), so a stack of the open containers knows where each line is; a closer is its container's."""
+    paths: list[JsonPath] = []
+    open_containers: list[_Container] = []
+    for line in lines:
+        token = line.strip()
+        if token in CLOSERS:
+            paths.append(open_containers.pop().path)
+            continue
+        parent = open_containers[-1] if open_containers else None
+        if parent is None:
+            path: JsonPath = ()
+        elif parent.next_index is None:
+            path = (*parent.path, json.JSONDecoder().raw_decode(token)[0])
+        else:
+            path = (*parent.path, parent.next_index)
+            parent.next_index += 1
+        paths.append(path)
+        if token.endswith(("{", "[")):
+            open_containers.append(_Container(path, 0 if token.endswith("[") else None))
+    return paths
+
+
+def _named_items(node: Any, path: JsonPath) -> str:
+    """The panels (or rules) `path` lies in, innermost first: `panel "p99" (id 7) in row "Latency" (id 6)`."""
+    names = []
+    for parent_key, key in zip((None, *path), path, strict=False):
+        node = node[key]
+        if isinstance(key, int) and parent_key in NAMED_ITEMS and isinstance(node, dict):
+            kind = "row" if node.get("type") == "row" else NAMED_ITEMS[str(parent_key)]
+            ident = f"(id {node['id']})" if "id" in node else f"(uid {node.get('uid')})"
+            names.append(f'{kind} "{node.get("title", "")}" {ident}')
+    return " in ".join(reversed(names))
+
+
+@dataclass(frozen=True)
+class _Side:
+    node: Any  # as shown: readable()
+    lines: list[str]
+    paths: list[JsonPath]
+
+    @classmethod
+    def of(cls, node: Any) -> _Side:
+        shown = readable(node)
+        lines = json.dumps(shown, indent=2, sort_keys=True).splitlines()
+        return cls(shown, lines, _line_paths(lines))
+
+
+def _labelled_hunks(diff: list[str], before: _Side, after: _Side) -> list[str]:
+    """`diff` with each hunk header naming the panel (or rule) its first changed line is in."""
+    labelled = list(diff)
+    for at, header in enumerate(diff):
+        found = HUNK_HEADER.match(header)
+        if not found:
+            continue
+        index = {"-": int(found[1]) - 1, "+": int(found[2]) - 1}  # 0-based first line of each side
+        for line in diff[at + 1 :]:
+            if line[:1] in index:
+                side = after if line[:1] == "+" else before
+                name = _named_items(side.node, side.paths[index[line[:1]]])
+                labelled[at] = f"{header} {name}" if name else header
+                break
+            index = {sign: i + 1 for sign, i in index.items()}  # a context line: on both sides
+    return labelled
+
+
+def _titled(label: str, node: Any, kind: str) -> str:
+    title = node.get("title") if isinstance(node, dict) else None
+    return f'{label}: {kind} "{title}"' if kind and title else label
+
+
+def unified_diff(before: Any, after: Any, before_label: str, after_label: str, kind: str = "") -> str:
+    """A unified diff of two objects' readable JSON. Line numbers alone do not tell a reviewer what changed:
+    the file headers name the `kind` object's title, each hunk header the panel (or rule) it changes."""
+    old, new = _Side.of(before), _Side.of(after)
     lines = difflib.unified_diff(
-        json.dumps(readable(before), indent=2, sort_keys=True).splitlines(),
-        json.dumps(readable(after), indent=2, sort_keys=True).splitlines(),
-        before_label,
-        after_label,
+        old.lines,
+        new.lines,
+        _titled(before_label, before, kind),
+        _titled(after_label, after, kind),
         lineterm="",
     )
-    return "\n".join(lines)
+    return "\n".join(_labelled_hunks(list(lines), old, new))

@@ -58,10 +58,13 @@ def change_diff(change: Change) -> str:
     """The readable diff for a change: what the UI edit changed for drift, else live -> code."""
     if change.action == Action.DRIFTED and change.base is not None:
         return unified_diff(
-            change.base, change.live, change.base_label, f"live in Grafana (version {change.version})"
+            change.base,
+            change.live,
+            change.base_label,
+            f"live in Grafana (version {change.version})",
+            change.kind,
         )
     if change.action in (Action.UPDATE, Action.DRIFTED) and change.desired is not None:
-        return unified_diff(
-            change.live, KINDS[change.kind].normalise(change.desired), "live in Grafana", "code"
-        )
+        desired = KINDS[change.kind].normalise(change.desired)
+        return unified_diff(change.live, desired, "live in Grafana", "code", change.kind)
     return ""

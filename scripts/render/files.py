@@ -21,15 +21,18 @@ from dashboards.core.validate import (
     check_rule_group,
     check_unique,
 )
-from scripts.render.discover import Definitions, Found
+from scripts.render.discover import Definitions, Found, file_line, python_error
 from scripts.rendered.layout import (
     ALERTING_YAML_FILE,
     CONTACT_POINTS_FILE,
     EMBEDS_FILE,
     POLICIES_FILE,
-    RULE_SOURCES_FILE,
     RULES_FILE,
+    SOURCES_FILE,
     dashboard_file,
+    dashboard_source_key,
+    panel_source_key,
+    rule_source_key,
 )
 from scripts.rendered.slug import slugify
 
@@ -45,13 +48,16 @@ def yaml_text(data: Any) -> str:
 
 
 def rendered(found: Found, render: Callable[[Any], Any] = plain_json) -> Any:
-    """Render one object; an error inside it (e.g. an alert naming a missing panel) names the object."""
+    """Render one object; an error inside it (e.g. an alert naming a missing panel) names the object,
+    and the author's line when the error passed through one (their own helper or subclass)."""
     try:
         return render(found.obj)
     except DefinitionError:
         raise
     except Exception as exc:  # any failure in a definition's own code is the definition's fault
-        raise DefinitionError(found.module, found.name, f"{type(exc).__name__}: {exc}") from exc
+        located = python_error(exc, found.package_dir)
+        where, message = located or (found.module, f"{type(exc).__name__}: {exc}")
+        raise DefinitionError(where, found.name, message) from exc
 
 
 def embed_entries(found: Found) -> list[dict[str, Any]]:
@@ -111,7 +117,6 @@ def alerting_files(definitions: Definitions) -> dict[str, str]:
 
     files = {
         RULES_FILE: json_text([data for _, data in groups]),
-        RULE_SOURCES_FILE: json_text(rule_sources(groups)),
         CONTACT_POINTS_FILE: json_text([rendered(f) for f in contact_points]),
     }
     provisioning: dict[str, Any] = {
@@ -128,15 +133,28 @@ def alerting_files(definitions: Definitions) -> dict[str, str]:
     return files
 
 
-def rule_sources(groups: list[tuple[Found, Any]]) -> dict[str, str]:
-    """Rule uid -> the file of the module that declares it: publish names it when Grafana rejects a rule."""
-    return {
-        rule["uid"]: found.module.replace(".", "/") + ".py"
-        for found, group in groups
-        for rule in group["rules"]
-    }
+def source(found: Found, obj: Any) -> str:
+    """Where the author built `obj` ("dashboards/x.py:12"; dashboards/core/sources.py records it)."""
+    return file_line(obj.source.file, obj.source.line, found.package_dir.parent)
+
+
+def sources(definitions: Definitions) -> dict[str, str]:
+    """`dashboard/<uid>`, `panel/<dashboard uid>/<panel id>`, `rule/<uid>` -> file:line, so lint names the
+    author's line and publish the rule's module. A plain grafanalib panel records nothing and is left out."""
+    found_sources = {}
+    for found in definitions.dashboards:
+        uid = found.obj.uid
+        found_sources[dashboard_source_key(uid)] = source(found, found.obj)
+        for panel in found.obj.panels:
+            if hasattr(panel, "source"):
+                found_sources[panel_source_key(uid, panel.id)] = source(found, panel)
+    for found in definitions.rule_groups:
+        for rule in found.obj.rules:
+            found_sources[rule_source_key(rule.uid)] = source(found, rule)
+    return found_sources
 
 
 def render_files(definitions: Definitions) -> dict[str, str]:
     """All provisioning files, keyed by path relative to the output directory."""
-    return {**dashboard_files(definitions), **alerting_files(definitions)}
+    files = {**dashboard_files(definitions), **alerting_files(definitions)}
+    return {**files, SOURCES_FILE: json_text(sources(definitions))}

@@ -38,6 +38,9 @@ class Finding:
     dashboard_uid: str = ""
     panel: str = ""  # panel title, or the alert rule's title
     query: str = ""  # the query as written, for findings about one query
+    panel_id: int | None = None  # with dashboard_uid, the key of the panel's source
+    rule_uid: str = ""  # for findings about one alert rule, the key of its source
+    source: str = ""  # where the author's Python built the object: "dashboards/x.py:40" (sources.json)
 
 
 @dataclass(frozen=True)
@@ -64,11 +67,18 @@ class PanelRef:
         return title if isinstance(title, str) else ""
 
     @property
+    def id(self) -> int | None:
+        panel_id = self.panel.get("id")
+        return panel_id if isinstance(panel_id, int) else None
+
+    @property
     def where(self) -> str:
         return f"{self.dashboard.uid} / #{self.panel.get('id')} {self.title}".rstrip()
 
     def finding(self, rule: str, message: str) -> Finding:
-        return Finding(self.where, rule, message, dashboard_uid=self.dashboard.uid, panel=self.title)
+        return Finding(
+            self.where, rule, message, dashboard_uid=self.dashboard.uid, panel=self.title, panel_id=self.id
+        )
 
 
 @dataclass(frozen=True)
@@ -84,12 +94,15 @@ class PanelQuery:
     variables: dict[str, Json] = field(default_factory=dict)  # template variables of the dashboard
     in_dashboard: bool = True  # False for alert rule queries
     syntax_only: bool = False  # a template variable's series selector: only its syntax is checked
+    panel_id: int | None = None
+    rule_uid: str = ""
 
     def finding(self, rule: str, message: str) -> Finding:
         where = f"{self.where} [{self.ref_id}]"
         return Finding(
-            where, rule, message, dashboard_uid=self.dashboard_uid, panel=self.panel, query=self.expr
-        )
+            where, rule, message, dashboard_uid=self.dashboard_uid, panel=self.panel, query=self.expr,
+            panel_id=self.panel_id, rule_uid=self.rule_uid,
+        )  # fmt: skip
 
 
 def variable_query(variable: Json) -> str:
@@ -154,7 +167,7 @@ def panel_queries(ref: PanelRef) -> list[PanelQuery]:
             queries.append(
                 PanelQuery(
                     ref.where, str(target.get("refId", "")), lang, target["expr"],
-                    ref.dashboard.uid, ref.title, variables,
+                    ref.dashboard.uid, ref.title, variables, panel_id=ref.id,
                 )
             )  # fmt: skip
     return queries
@@ -193,7 +206,7 @@ def alert_queries(rule: Json) -> list[PanelQuery]:
             queries.append(
                 PanelQuery(
                     alert_where(rule), str(item.get("refId", "")), lang, model["expr"],
-                    panel=str(rule.get("title", "")), in_dashboard=False,
+                    panel=str(rule.get("title", "")), in_dashboard=False, rule_uid=str(rule.get("uid", "")),
                 )
             )  # fmt: skip
     return queries

@@ -1,4 +1,4 @@
-"""Read the rendered tree once: dashboards, rule groups, contact points, policy, embeds, rule sources.
+"""Read the rendered tree once: dashboards, rule groups, contact points, policy, embeds, sources.
 
 Every stage after render reads the tree through `load_tree`, so they agree on what is there. Nothing
 unreadable is skipped silently: a file that is not JSON, or not of the shape its name promises, becomes a
@@ -19,8 +19,9 @@ from scripts.rendered.layout import (
     EMBEDS_FILE,
     POLICIES_FILE,
     REQUIRED_FILES,
-    RULE_SOURCES_FILE,
     RULES_FILE,
+    SOURCES_FILE,
+    rule_source_key,
 )
 from scripts.rendered.model import Dashboard, Finding, Json
 
@@ -35,8 +36,16 @@ class RenderedTree:
     contact_points: list[Json] = field(default_factory=list)
     policy: Json | None = None
     embeds: list[Json] = field(default_factory=list)
-    rule_sources: dict[str, str] = field(default_factory=dict)  # rule uid -> definitions module file
+    sources: dict[str, str] = field(default_factory=dict)  # layout.py's source keys -> "dashboards/x.py:12"
     problems: list[Finding] = field(default_factory=list)
+
+    @property
+    def rule_sources(self) -> dict[str, str]:
+        """Rule uid -> its definition ("dashboards/alerts.py:30"), for publish's rejection messages."""
+        prefix = rule_source_key("")
+        return {
+            key.removeprefix(prefix): where for key, where in self.sources.items() if key.startswith(prefix)
+        }
 
 
 def _problem(path: Path, message: str) -> Finding:
@@ -80,5 +89,5 @@ def load_tree(directory: Path) -> RenderedTree:
     tree.contact_points = optional(CONTACT_POINTS_FILE, list, "a list of contact points", [])
     tree.policy = optional(POLICIES_FILE, dict, "one notification policy tree", None)
     tree.embeds = optional(EMBEDS_FILE, list, "a list of embeds", [])
-    tree.rule_sources = optional(RULE_SOURCES_FILE, dict, "a map of rule uid to module", {})
+    tree.sources = optional(SOURCES_FILE, dict, "a map of object to file:line", {})
     return tree

@@ -1,7 +1,7 @@
 """Prove every PromQL alert rule fires when it must and stays quiet otherwise, with `promtool test rules`.
 
 The Grafana rules (rules.json) are translated to Prometheus alerting rules (scripts/verify/translate.py);
-hand-written cases (tests/alert_rule_cases.yaml: input series, eval time, expected alert labels) become one
+hand-written cases (dashboards/alerts.cases.yaml: input series, eval time, expected alert labels) become one
 promtool unit-test file per case, and ONE promtool run checks them all. A PromQL rule without both a
 `fires` and a `quiet` case fails; a rule promtool cannot evaluate (LogQL) is reported as not verifiable.
 """
@@ -17,11 +17,13 @@ from pathlib import Path
 import yaml
 
 from scripts.common.alert_cases import CASES_PATH, Cases, missing_cases
+from scripts.common.paths import REPO_ROOT
 from scripts.common.tools import ToolMissingError, require_tool
 from scripts.rendered.model import Json
 from scripts.verify.translate import translate_groups
 
 _UNIT_HEADER = re.compile(r"^Unit Testing:\s+(\S+)", re.MULTILINE)
+_CASES_SHOWN = CASES_PATH.relative_to(REPO_ROOT)  # the path as the author opens it
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def run_alert_tests(groups: list[Json], cases: Cases, timeout_s: float = 120.0) 
         missing = missing_cases(cases, uid)
         if missing:
             results.append(
-                CaseResult(uid, "", "fail", f"add {' and '.join(missing)} case(s) to {CASES_PATH.name}")
+                CaseResult(uid, "", "fail", f"add {' and '.join(missing)} case(s) to {_CASES_SHOWN}")
             )
     results += [
         CaseResult(uid, "", "fail", "a case for a rule that does not exist")

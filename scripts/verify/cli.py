@@ -1,7 +1,7 @@
 """`make verify`: prove every dashboard panel and alert query returns data from a REAL app and Prometheus,
 and that every PromQL alert fires when it must and stays quiet otherwise.
 
-    python -m scripts.verify [--dir provisioning/grafana] [--seconds 8] [--work-dir DIR]
+    python -m scripts.verify [--dir provisioning/grafana] [--seconds 8] [--work-dir DIR] [--alerts-only]
 
 1. Starts the app on a free port (scripts/common/procs.running_app) and a real Prometheus on another, scraping
    the app every second as job "chat" and itself as job "prometheus".
@@ -16,6 +16,9 @@ and that every PromQL alert fires when it must and stays quiet otherwise.
    once verify stops the app.
 5. Runs the promtool alert tests (scripts/verify/alert_tests.py) for every PromQL alert.
 
+`--alerts-only` (`make alert-tests`) runs step 5 alone: promtool over the rendered rules and the cases in
+dashboards/alerts.cases.yaml, no app and no Prometheus server, in seconds, for an author writing a case.
+
 Every process is stopped on exit, failure and SIGTERM/SIGHUP included (not on SIGKILL, which nothing can
 catch). Every wait polls a condition under a deadline (no fixed sleeps). Exit 1 if anything fails, 2 if
 verify cannot run.
@@ -29,6 +32,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import yaml
 
 from dashboards.core.conventions import APP_JOB
 from scripts.common.alert_cases import load_cases
@@ -71,12 +76,41 @@ def print_results(title: str, rows: list[QueryResult], with_series: bool) -> Non
         print(f"  {row.where.ljust(width)}  {row.status:<14}  {series}{row.detail}")
 
 
+def alert_results(tree: RenderedTree) -> list[QueryResult]:
+    """The promtool alert tests, one row per case (or per rule, for a missing case or an untestable rule)."""
+    return [
+        QueryResult(f"alert {r.uid} {r.case}".rstrip(), r.status, 0, r.detail.replace("\n", " "))
+        for r in run_alert_tests(tree.rule_groups, load_cases())
+    ]
+
+
+def report(live: list[QueryResult] | None, alerts: list[QueryResult]) -> int:
+    """Print the tables (the live one unless it did not run: None) and the totals; the exit code they make."""
+    if live is None:
+        live = []
+    else:
+        print_results("Panel and alert queries (series with data):", live, with_series=True)
+    print_results("Alert rule tests (promtool test rules):", alerts, with_series=False)
+    failed = [r for r in live + alerts if r.status == "fail"]
+    unverifiable = [r for r in live + alerts if r.status == "not verifiable"]
+    passed = len(live) + len(alerts) - len(failed) - len(unverifiable)
+    print(
+        f"\nverify: {passed} passed, {len(failed)} failed, {len(unverifiable)} skipped (not verifiable here)"
+    )
+    return ExitCode.FAILED if failed else ExitCode.OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.verify", description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", type=Path, default=OUTPUT_DIR, help="render output")
     parser.add_argument("--seconds", type=float, default=8.0, help="traffic duration (default: %(default)s)")
     parser.add_argument(
         "--work-dir", type=Path, help="keep Prometheus data and logs here (default: a temp dir)"
+    )
+    parser.add_argument(
+        "--alerts-only",
+        action="store_true",
+        help="only the promtool alert tests: no app, no Prometheus server (make alert-tests)",
     )
     args = parser.parse_args(argv)
     if not args.seconds > 0:
@@ -93,27 +127,19 @@ def main(argv: list[str] | None = None) -> int:
         for finding in tree.problems:
             print(f"error: {finding.where}: {finding.message}", file=sys.stderr)
         return ExitCode.CONFIG
+    live: list[QueryResult] | None = None
     try:
-        with contextlib.ExitStack() as stack:
-            work_dir = args.work_dir or Path(
-                stack.enter_context(tempfile.TemporaryDirectory(prefix="verify-"))
-            )
-            work_dir.mkdir(parents=True, exist_ok=True)
-            live = verify_live(tree, work_dir, args.seconds)
-        alerts = [
-            QueryResult(f"alert {r.uid} {r.case}".rstrip(), r.status, 0, r.detail.replace("\n", " "))
-            for r in run_alert_tests(tree.rule_groups, load_cases())
-        ]
+        if not args.alerts_only:
+            with contextlib.ExitStack() as stack:
+                work_dir = args.work_dir or Path(
+                    stack.enter_context(tempfile.TemporaryDirectory(prefix="verify-"))
+                )
+                work_dir.mkdir(parents=True, exist_ok=True)
+                live = verify_live(tree, work_dir, args.seconds)
+        alerts = alert_results(tree)
     # RuntimeError: a process exited before it answered (scripts/common/procs), a program missing.
-    except (LoadError, TimeoutError, RuntimeError, OSError) as exc:
+    # YAMLError: the cases file is not YAML, so there is nothing to run.
+    except (LoadError, TimeoutError, RuntimeError, OSError, yaml.YAMLError) as exc:
         print(f"error: verify could not run: {exc}", file=sys.stderr)
         return ExitCode.CONFIG
-    print_results("Panel and alert queries (series with data):", live, with_series=True)
-    print_results("Alert rule tests (promtool test rules):", alerts, with_series=False)
-    failed = [r for r in live + alerts if r.status == "fail"]
-    unverifiable = [r for r in live + alerts if r.status == "not verifiable"]
-    passed = len(live) + len(alerts) - len(failed) - len(unverifiable)
-    print(
-        f"\nverify: {passed} passed, {len(failed)} failed, {len(unverifiable)} skipped (not verifiable here)"
-    )
-    return ExitCode.FAILED if failed else ExitCode.OK
+    return report(live, alerts)

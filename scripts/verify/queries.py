@@ -1,7 +1,8 @@
 """Run every rendered panel and alert query against Prometheus, with Grafana's variables substituted.
 
-A query passes when it returns at least one series with a real number; LogQL is syntax-checked only (no
-Loki here) and listed as not verifiable, never as passing. "App down" is induced for real.
+A query passes when it returns at least one series with a real number; one that fails says which selector
+matched nothing, and why (scripts/verify/explain.py). LogQL is syntax-checked only (no Loki here) and
+listed as not verifiable, never as passing. "App down" is induced for real.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from scripts.rendered.variables import (
     template_values,
     time_variables,
 )
+from scripts.verify.explain import explain_no_data
 from scripts.verify.stack import SCRAPE_INTERVAL_S, LiveStack, VerifyError, prometheus_api
 from scripts.verify.translate import translate_rule
 
@@ -112,7 +114,7 @@ def _check_query(
     except (UnknownVariableError, VerifyError) as exc:
         return QueryResult(where, "fail", 0, str(exc))
     if series == 0:
-        return QueryResult(where, "fail", 0, f"no data for: {expr}")
+        return QueryResult(where, "fail", 0, explain_no_data(prometheus_url, expr, window))
     return QueryResult(where, "pass", series)
 
 

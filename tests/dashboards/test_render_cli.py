@@ -18,8 +18,8 @@ from scripts.rendered.layout import (
     CONTACT_POINTS_FILE,
     DASHBOARDS_DIR,
     EMBEDS_FILE,
-    RULE_SOURCES_FILE,
     RULES_FILE,
+    SOURCES_FILE,
 )
 
 REPO = REPO_ROOT
@@ -174,7 +174,7 @@ BAD_DEFINITIONS = {
     ),
     "module failing on import": (
         {"broken": "from dashboards.core import *\nRow(panels=[TimeSeries(title=t) for t in 'abcde'])\n"},
-        "baddefs.broken: <import>: ValueError: Row of 5 panels: pass widths=... summing to 24",
+        "baddefs/broken.py:2: ValueError: Row of 5 panels: pass widths=... summing to 24",
     ),
 }
 
@@ -232,7 +232,7 @@ def test_render_is_byte_identical_across_hash_seeds(tmp_path: Path) -> None:
         assert run_render("--out", str(out), seed=seed).returncode == 0
         trees.append({p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
     written = {str(path) for path in trees[0]}
-    assert {RULES_FILE, RULE_SOURCES_FILE, CONTACT_POINTS_FILE, EMBEDS_FILE} <= written
+    assert {RULES_FILE, SOURCES_FILE, CONTACT_POINTS_FILE, EMBEDS_FILE} <= written
     assert any(name.startswith(f"{DASHBOARDS_DIR}/") for name in written)
     assert trees[0] == trees[1]
     assert all(text.endswith(b"\n") for text in trees[0].values())

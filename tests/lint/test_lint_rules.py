@@ -274,7 +274,7 @@ def _without(path: tuple[Any, ...]) -> Any:
     ("change", "rule", "words"),
     [
         (lambda d: d["panels"][0].update(title=""), "panel-title-description", "no title"),
-        (_without(("panels", 0, "fieldConfig", "defaults", "unit")), "panel-units", "set fieldConfig"),
+        (_without(("panels", 0, "fieldConfig", "defaults", "unit")), "panel-units", "pass unit=UNIT_"),
         (lambda d: d["panels"][0]["targets"][0].update(expr=" "), "panel-targets", "empty query"),
         (lambda d: d["panels"][0].update(type="singlestat"), "panel-deprecated-type", "'stat'"),
         (lambda d: d["panels"][0].pop("datasource"), "datasource-ref", "no datasource"),

@@ -5,11 +5,14 @@ its first line says (`# <path>`; `# <path>: one more rule in <group> = RuleGroup
 at the end of `## Runbooks`, to a copy of the repository (its git files, the installed .venv and grammars
 linked, not reinstalled). There it runs render, lint and every suite that reads the real definitions: a
 README example that breaks any of them, or a test that only passes for today's definitions, fails here.
+The example module is the README's reference for the pieces of a dashboard, so each of them (a Logs panel,
+a LogQL metric panel, row widths, tags, a link, an embeddable panel) must reach the rendered files.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import shutil
@@ -17,8 +20,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from scripts.common.alert_cases import CASES_PATH
 from scripts.common.paths import README_PATH, REPO_ROOT
-from scripts.rendered.layout import OUTPUT_DIR, RULES_FILE, dashboard_file
+from scripts.rendered.layout import EMBEDS_FILE, OUTPUT_DIR, RULES_FILE, dashboard_file
 
 SECTION = "Dashboards and alerts as code"
 RUNBOOKS = "Runbooks"
@@ -122,8 +126,21 @@ def apply_examples(root: Path) -> dict[str, str]:
             if key not in present.splitlines():
                 target.write_text(f"{present.rstrip()}\n\n{body}", encoding="utf-8")
             seen.append(f"append {destination['path']}")
-    assert sorted(seen) == ["append tests/alert_rule_cases.yaml", "module", "rule", "runbook"], seen
+    cases = f"append {CASES_PATH.relative_to(REPO_ROOT)}"
+    assert sorted(seen) == sorted([cases, "module", "rule", "runbook"]), seen
     return uids
+
+
+def assert_shows_the_authoring_pieces(rendered: Path, uid: str) -> None:
+    """The example module is the README's reference for these pieces: each must reach the rendered files."""
+    dashboard = json.loads((rendered / dashboard_file(uid)).read_text(encoding="utf-8"))
+    panels = [p for p in dashboard["panels"] if p["type"] != "row"]
+    loki = {p["type"] for p in panels if any(t["datasource"]["type"] == "loki" for t in p["targets"])}
+    assert loki == {"logs", "timeseries"}, "a Logs panel and a LogQL metric panel"
+    assert len({p["gridPos"]["w"] for p in panels}) > 1, "a Row with widths=..."
+    assert len(dashboard["tags"]) > 1 and len(dashboard["links"]) > 1, "tags, and a link of its own"
+    embeds = json.loads((rendered / EMBEDS_FILE).read_text(encoding="utf-8"))
+    assert any(embed["dashboard_uid"] == uid for embed in embeds), "an embeddable=True panel"
 
 
 def run(root: Path, *argv: str, timeout_s: float) -> subprocess.CompletedProcess[str]:
@@ -141,7 +158,7 @@ def test_the_readme_examples_render_lint_and_pass_the_suites(tmp_path: Path) -> 
     render = run(root, "-m", "scripts.render", timeout_s=120)
     assert render.returncode == 0, render.stderr
     rendered = root / OUTPUT_DIR
-    assert (rendered / dashboard_file(uids["dashboard"])).is_file()
+    assert_shows_the_authoring_pieces(rendered, uids["dashboard"])
     assert f'"uid": "{uids["rule"]}"' in (rendered / RULES_FILE).read_text(encoding="utf-8")
 
     lint = run(root, "-m", "scripts.lint", timeout_s=120)

@@ -1,8 +1,8 @@
 """The Grafana → Prometheus alert translation, and `promtool test rules` on every real alert rule.
 
 The translator is tested on its own (each reducer, threshold and no-data mode), then the rendered
-rules.json with the hand-written cases in tests/alert_rule_cases.yaml must pass with the real promtool,
-and a wrong expectation or a missing case must fail.
+rules.json with the hand-written cases in dashboards/alerts.cases.yaml must pass with the real promtool,
+and a wrong expectation or a missing case must fail. `make alert-tests` runs them alone, without the app.
 """
 
 from __future__ import annotations
@@ -10,14 +10,17 @@ from __future__ import annotations
 import copy
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from scripts.common.alert_cases import load_cases
+from scripts.common.exits import ExitCode
 from scripts.common.paths import REPO_ROOT
 from scripts.rendered.tree import load_tree
+from scripts.verify import cli
 from scripts.verify.alert_tests import run_alert_tests
 from scripts.verify.translate import UntranslatableRuleError, translate_groups, translate_rule
 
@@ -148,10 +151,16 @@ def test_translate_groups_lists_skipped_rules() -> None:
 
 
 @pytest.fixture(scope="module")
-def rule_groups(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Today's definitions rendered afresh (the committed tree may lag behind a definition being edited)."""
     out = tmp_path_factory.mktemp("rendered")
     subprocess.run([sys.executable, "-m", "scripts.render", "--out", str(out)], cwd=REPO_ROOT, check=True)
-    return load_tree(Path(out)).rule_groups
+    return out
+
+
+@pytest.fixture(scope="module")
+def rule_groups(rendered: Path) -> list[dict[str, Any]]:
+    return load_tree(rendered).rule_groups
 
 
 def test_every_promql_alert_fires_and_stays_quiet_as_specified(rule_groups: list[dict[str, Any]]) -> None:
@@ -224,4 +233,28 @@ def test_a_rule_without_a_quiet_case_fails(rule_groups: list[dict[str, Any]], pr
     cases = load_cases()
     cases[promql_uid] = {"fires": cases[promql_uid]["fires"]}
     failed = [r for r in run_alert_tests(rule_groups, cases) if r.status == "fail"]
-    assert [(r.uid, r.detail) for r in failed] == [(promql_uid, "add quiet case(s) to alert_rule_cases.yaml")]
+    assert [(r.uid, r.detail) for r in failed] == [
+        (promql_uid, "add quiet case(s) to dashboards/alerts.cases.yaml")
+    ]
+
+
+def test_make_alert_tests_passes_in_seconds(rendered: Path) -> None:
+    """The author's loop after writing a case: only the promtool table, exit 0, fast enough for every edit."""
+    started = time.monotonic()
+    done = subprocess.run(
+        # -o: take the installed .venv as it is; a test must not reinstall it.
+        ["make", "--no-print-directory", "-o", ".venv/.installed", "alert-tests", f"RENDER_OUT={rendered}"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == ExitCode.OK, done.stdout + done.stderr
+    assert " 0 failed" in done.stdout and "Panel and alert queries" not in done.stdout, done.stdout
+    assert time.monotonic() - started < 20
+
+
+def test_alerts_only_starts_no_app_and_no_prometheus(rendered: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_live_stack(_work_dir: Path) -> None:
+        raise AssertionError("--alerts-only started the app and Prometheus")
+
+    monkeypatch.setattr(cli, "live_stack", no_live_stack)
+    monkeypatch.setattr(cli, "exit_cleanly_on_termination", lambda: None)  # keep pytest's signal handlers
+    assert cli.main(["--alerts-only", "--dir", str(rendered)]) == ExitCode.OK

@@ -4,12 +4,15 @@
 // stdin:  JSON array of {"lang": "promql" | "logql", "expr": "<query>"}
 // stdout: JSON array, one object per query, in order. Offsets are UTF-16 code units into "expr".
 //   both:   {"errors": [{"from", "to", "near"}]}
-//   logql:  "selectors": [{"from", "to", "labels": ["app", ...]}]           (stream selectors)
-//   promql: "selectors": [{"metric", "from", "to", "labels": [...], "range": [from, to] | null,
+//   logql:  "selectors": [{"from", "to", "labels": ["app", ...], "matchers": [...]}]  (stream selectors)
+//   promql: "selectors": [{"metric", "from", "to", "labels": [...], "matchers": [...], "range": [from, to] | null,
 //                          "func": "<function whose argument is this range selector>" | null}]
 //           "calls":     [{"name", "from", "to", "args": [[from, to], ...]}]
-//           "groupings": [{"kind": "by"|"without"|"on"|"ignoring"|null, "labels": [...], "op": "sum"|null,
-//                          "from", "to", "parent": "AggregateExpr"|"BinaryExpr"}]  (from/to span the parent)
+//           "groupings": [{"kind": "by"|"without"|"on"|"ignoring"|"group_left"|"group_right"|null,
+//                          "labels": [...], "op": "sum"|null, "from", "to",
+//                          "parent": "AggregateExpr"|"BinaryExpr"}]  (from/to span the parent; one per clause)
+//   a matcher: {"label", "op": "="|"!="|"=~"|"!~", "value": "<decoded string>" | null, "from", "to"}
+//              (from/to span the quoted value; value is null when its escapes are beyond JSON's)
 import { parser as logqlParser } from "@grafana/lezer-logql";
 import { parser as promqlParser } from "@prometheus-io/lezer-promql";
 
@@ -36,17 +39,40 @@ function childrenOf(node) {
   return out;
 }
 
+// A PromQL/LogQL string literal's value: "..." and '...' with Go escapes (the JSON subset of them is
+// decoded, anything else gives null so no check guesses), `...` raw.
+function stringValue(node, expr) {
+  const literal = text(node, expr);
+  const body = literal.slice(1, -1);
+  if (literal.startsWith("`")) return body;
+  const quoted = literal.startsWith("'") ? body.replace(/\\'/g, "'").replace(/(^|[^\\])"/g, '$1\\"') : body;
+  try {
+    return JSON.parse(`"${quoted}"`);
+  } catch {
+    return null;
+  }
+}
+
+function matcherFacts(label, op, value, expr) {
+  return { label, op: text(op, expr), value: stringValue(value, expr), from: value.from, to: value.to };
+}
+
 function logqlFacts(expr) {
   const tree = logqlParser.parse(expr);
   const selectors = [];
   tree.iterate({
     enter(ref) {
       if (ref.name !== "Selector") return true;
-      const labels = [];
+      const matchers = [];
       ref.node.cursor().iterate((inner) => {
-        if (inner.name === "Identifier" && inner.node.parent?.name === "Matcher") labels.push(text(inner, expr));
+        if (inner.name !== "Matcher") return true;
+        const [name, op, value] = childrenOf(inner.node);
+        if (name?.name === "Identifier" && value?.name === "String") {
+          matchers.push(matcherFacts(text(name, expr), op, value, expr));
+        }
+        return false;
       });
-      selectors.push({ from: ref.from, to: ref.to, labels });
+      selectors.push({ from: ref.from, to: ref.to, labels: matchers.map((m) => m.label), matchers });
       return false;
     },
   });
@@ -55,15 +81,18 @@ function logqlFacts(expr) {
 
 function selectorFacts(node, expr) {
   const identifier = node.getChild("Identifier");
-  const labels = [];
+  const matchers = [];
   let metric = identifier ? text(identifier, expr) : null;
   for (const matcher of node.getChild("LabelMatchers")?.getChildren("LabelMatcher") ?? []) {
     const name = text(matcher.getChild("LabelName"), expr);
+    const op = matcher.getChild("MatchOp");
     const value = matcher.getChild("StringLiteral");
+    if (!op || !value) continue;
     // {__name__="x"} names the metric like x{} does.
-    if (name === "__name__" && value) metric = JSON.parse(text(value, expr).replace(/^'|'$/g, '"'));
-    else labels.push(name);
+    if (name === "__name__") metric = stringValue(value, expr);
+    else matchers.push(matcherFacts(name, op, value, expr));
   }
+  const labels = matchers.map((m) => m.label);
   const parent = node.parent;
   let range = null;
   let func = null;
@@ -75,14 +104,23 @@ function selectorFacts(node, expr) {
       func = text(call.getChild("FunctionIdentifier"), expr);
     }
   }
-  return { metric, from: node.from, to: node.to, labels, range, func };
+  return { metric, from: node.from, to: node.to, labels, matchers, range, func };
 }
 
-function groupingOf(node, expr) {
-  if (!node) return { kind: null, labels: [] };
-  const kindNode = childrenOf(node).find((c) => ["By", "Without", "On", "Ignoring"].includes(c.name));
-  const labels = (node.getChild("GroupingLabels")?.getChildren("LabelName") ?? []).map((l) => text(l, expr));
-  return { kind: kindNode ? kindNode.name.toLowerCase() : null, labels };
+const CLAUSES = { By: "by", Without: "without", On: "on", Ignoring: "ignoring", GroupLeft: "group_left",
+  GroupRight: "group_right" };
+
+// Each clause keyword of a modifier with the labels in the parentheses after it (`group_left` may have none):
+// `on(a) group_left(b)` is two clauses.
+function clausesOf(node, expr) {
+  const clauses = [];
+  for (const child of node ? childrenOf(node) : []) {
+    if (child.name in CLAUSES) clauses.push({ kind: CLAUSES[child.name], labels: [] });
+    else if (child.name === "GroupingLabels" && clauses.length) {
+      clauses.at(-1).labels = child.getChildren("LabelName").map((l) => text(l, expr));
+    }
+  }
+  return clauses;
 }
 
 function promqlFacts(expr) {
@@ -101,13 +139,15 @@ function promqlFacts(expr) {
       }
       if (ref.name === "AggregateExpr") {
         // Every aggregation, with or without a by/without clause (sum(x) drops every label, `le` included).
-        const modifier = node.getChild("AggregateModifier");
-        groupings.push({ ...groupingOf(modifier, expr), op: text(node.getChild("AggregateOp"), expr),
+        const [clause = { kind: null, labels: [] }] = clausesOf(node.getChild("AggregateModifier"), expr);
+        groupings.push({ ...clause, op: text(node.getChild("AggregateOp"), expr),
           from: node.from, to: node.to, parent: "AggregateExpr" });
       }
       if (ref.name === "MatchingModifierClause") {
         const parent = node.parent;
-        groupings.push({ ...groupingOf(node, expr), op: null, from: parent.from, to: parent.to, parent: parent.name });
+        for (const clause of clausesOf(node, expr)) {
+          groupings.push({ ...clause, op: null, from: parent.from, to: parent.to, parent: parent.name });
+        }
       }
       return true;
     },

@@ -18,9 +18,10 @@ from scripts.rendered.layout import (
     DASHBOARDS_DIR,
     EMBEDS_FILE,
     POLICIES_FILE,
-    RULE_SOURCES_FILE,
     RULES_FILE,
+    SOURCES_FILE,
     dashboard_file,
+    rule_source_key,
 )
 
 FOLDER_UID = CHAT_FOLDER.uid
@@ -194,7 +195,7 @@ def write_tree(directory: Path, tree: dict[str, Any]) -> Path:
     files = {
         **{dashboard_file(item["uid"]): item for item in tree["dashboards"]},
         RULES_FILE: tree["rule_groups"],
-        RULE_SOURCES_FILE: tree.get("rule_sources", {}),
+        SOURCES_FILE: {rule_source_key(uid): where for uid, where in tree.get("rule_sources", {}).items()},
         CONTACT_POINTS_FILE: tree["contact_points"],
         POLICIES_FILE: tree["policy"],
         EMBEDS_FILE: tree["embeds"],
