@@ -73,7 +73,8 @@ def print_results(title: str, rows: list[QueryResult], with_series: bool) -> Non
     width = min(max((len(r.where) for r in rows), default=10), 80)
     for row in rows:
         series = f"series={row.series:<3} " if with_series else ""
-        print(f"  {row.where.ljust(width)}  {row.status:<14}  {series}{row.detail}")
+        source = f"[{row.source}] " if row.source and row.status == "fail" else ""
+        print(f"  {row.where.ljust(width)}  {row.status:<14}  {series}{source}{row.detail}")
 
 
 def alert_results(tree: RenderedTree) -> list[QueryResult]:

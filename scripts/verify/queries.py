@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from scripts.common.procs import poll_until
+from scripts.rendered.layout import panel_source_key, rule_source_key
 from scripts.rendered.model import (
     Json,
     PanelQuery,
@@ -47,6 +48,7 @@ class QueryResult:
     status: str  # "pass", "fail" or "not verifiable"
     series: int
     detail: str = ""
+    source: str = ""  # the definition's file:line (sources.json), so a failure points at the Python
 
 
 def label_values_lookup(prometheus_url: str, variables: dict[str, Json]) -> OptionsLookup:
@@ -104,6 +106,7 @@ def _logql_syntax_only(where: str, expr: str) -> QueryResult:
 def _check_query(
     prometheus_url: str, query: PanelQuery, values: dict[str, str], window: tuple[float, float], instant: bool
 ) -> QueryResult:
+    """One query's result (without its source: the callers know which definition it belongs to)."""
     where = f"{query.where} [{query.ref_id}]"
     try:
         expr = substitute(query.expr, values).text
@@ -130,7 +133,9 @@ def check_panels(prometheus_url: str, tree: RenderedTree, window: tuple[float, f
             for query in panel_queries(ref):
                 target = targets.get(query.ref_id, {})
                 instant = bool(target.get("instant")) and not target.get("range")
-                results.append(_check_query(prometheus_url, query, values, window, instant))
+                result = _check_query(prometheus_url, query, values, window, instant)
+                source = tree.sources.get(panel_source_key(dashboard.uid, ref.panel.get("id")), "")
+                results.append(replace(result, source=source))
     return results
 
 
@@ -140,7 +145,10 @@ def check_alert_queries(
     # Alert rules have no dashboard: only Grafana's time variables exist for them.
     values = time_variables(window[1] - window[0], SCRAPE_INTERVAL_S)
     return [
-        _check_query(prometheus_url, query, values, window, instant=True)
+        replace(
+            _check_query(prometheus_url, query, values, window, instant=True),
+            source=tree.sources.get(rule_source_key(str(rule.get("uid"))), ""),
+        )
         for rule in iter_rules(tree.rule_groups)
         for query in alert_queries(rule)
     ]

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -21,9 +18,9 @@ from scripts.rendered.layout import (
     RULES_FILE,
     SOURCES_FILE,
 )
+from tests.support.definitions import COMMITTED, rule, run_render, write_package
 
 REPO = REPO_ROOT
-COMMITTED = REPO / "provisioning" / "grafana"
 
 PANEL = (
     "TimeSeries(title={title!r}, description='d', unit='s', targets=[PromTarget(expr=selector('up'))]{extra})"
@@ -43,35 +40,6 @@ GOOD_DASHBOARD = textwrap.dedent(
 
 def panel(title: str, extra: str = "") -> str:
     return PANEL.format(title=title, extra=extra)
-
-
-def rule(condition: str = "C") -> str:
-    return (
-        "AlertRule(uid='r1', title='R', summary='s', description='d', runbook_anchor='a', severity='warning',"
-        " expr='up', datasource_uid='prometheus', op='lt', threshold=1, pending_for='1m', no_data_state='OK',"
-        f" exec_err_state='Error', dashboard=dashboard, panel_title='Up', condition={condition!r})"
-    )
-
-
-def run_render(*args: str, seed: str = "0") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONHASHSEED": seed}
-    return subprocess.run(
-        [sys.executable, "-m", "scripts.render", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def write_package(root: Path, modules: dict[str, str]) -> Path:
-    package = root / "baddefs"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    for name, source in modules.items():
-        (package / f"{name}.py").write_text(source)
-    return package
 
 
 BAD_DEFINITIONS = {

@@ -15,7 +15,7 @@ from scripts.rendered.layout import (
 )
 from scripts.rendered.model import iter_panels, iter_rules
 from scripts.rendered.tree import load_tree
-from tests.dashboards.test_render_cli import COMMITTED, rule, run_render, write_package
+from tests.support.definitions import COMMITTED, rule, run_render, write_package
 
 # One object per line, so each line number below is the line the author wrote it on.
 MODULE = textwrap.dedent(

@@ -13,8 +13,7 @@ import pytest
 from scripts.common.paths import REPO_ROOT
 from scripts.lint.cli import lint_directory
 from scripts.lint.contributing import load_guides
-from tests.lint.test_lint_rules import lint, only
-from tests.support.rendered_fixtures import SEL, clean_dashboard, set_expr
+from tests.support.rendered_fixtures import SEL, clean_dashboard, lint, only, set_expr
 
 pytestmark = pytest.mark.prometheus  # promtool (Debian package prometheus) checks the PromQL
 

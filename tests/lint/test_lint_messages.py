@@ -16,7 +16,7 @@ from scripts.common.paths import REPO_ROOT
 from scripts.lint.cli import format_table
 from scripts.rendered.model import Finding
 from scripts.rendered.units import GRAFANA_UNITS
-from tests.dashboards.test_render_cli import run_render, write_package
+from tests.support.definitions import run_render, write_package
 from tests.support.rendered_fixtures import write_guides
 
 pytestmark = pytest.mark.prometheus  # lint runs promtool on the queries
@@ -37,8 +37,13 @@ PANEL_LINE = 3  # the line `TimeSeries(` is on
 
 def lint_module(tmp_path: Path, unit: str) -> list[dict[str, Any]]:
     """Render a one-panel package and lint it; returns the panel-units findings (--json)."""
+    return lint_findings(tmp_path, MODULE.format(unit=unit), "panel-units")
+
+
+def lint_findings(tmp_path: Path, module: str, rule: str) -> list[dict[str, Any]]:
+    """Render a package of one module and lint it; returns the findings of `rule` (--json)."""
     out = tmp_path / "out"
-    package = write_package(tmp_path, {"dash": MODULE.format(unit=unit)})
+    package = write_package(tmp_path, {"dash": module})
     assert run_render("--definitions", str(package), "--out", str(out)).returncode == 0
     readme, cases = write_guides(tmp_path / "guides")
     guides = ["--readme", str(readme), "--cases", str(cases)]
@@ -50,7 +55,7 @@ def lint_module(tmp_path: Path, unit: str) -> list[dict[str, Any]]:
         timeout=120,
     )
     findings = json.loads(completed.stdout)["findings"]
-    return [f for f in findings if f["rule"] == "panel-units"]
+    return [f for f in findings if f["rule"] == rule]
 
 
 def test_a_panel_without_unit_names_its_line_and_the_unit_constants(tmp_path: Path) -> None:
@@ -74,3 +79,25 @@ def test_the_table_leads_with_the_source() -> None:
 def test_every_unit_constant_is_a_grafana_unit_id() -> None:
     units = {name: value for name, value in vars(conventions).items() if name.startswith("UNIT_")}
     assert units and all(value in GRAFANA_UNITS for value in units.values()), units
+
+
+def with_expr(expr: str) -> str:
+    """The one-panel module with `expr` as its query (PromQL takes 'single quotes' as well)."""
+    return MODULE.format(unit=" unit='cps',").replace("selector('registered_clients')", f'"{expr}"')
+
+
+def test_a_wrong_label_value_names_its_line_and_the_value_that_exists(tmp_path: Path) -> None:
+    """The next most common mistake after a misspelled metric: a label value the app never exports."""
+    counter = (
+        "rate(chat_connections_total{job=~'$job', instance=~'$instance', result='evicted'}[$__rate_interval])"
+    )
+    (finding,) = lint_findings(tmp_path, with_expr(f"sum({counter})"), "promql-label-value")
+    assert finding["source"] == f"baddefs/dash.py:{PANEL_LINE}"
+    assert "result='evicted'" in finding["message"] and 'did you mean "evicted_slow"' in finding["message"]
+
+
+def test_a_wrong_grouping_label_names_its_line_and_the_label(tmp_path: Path) -> None:
+    counter = "rate(chat_connections_total{job=~'$job', instance=~'$instance'}[$__rate_interval])"
+    (finding,) = lint_findings(tmp_path, with_expr(f"sum by (status) ({counter})"), "promql-label")
+    assert finding["source"] == f"baddefs/dash.py:{PANEL_LINE}"
+    assert "by (status)" in finding["message"] and "did you mean result?" in finding["message"]

@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter
 
 from scripts.lint.cli import lint_directory
-from scripts.lint.contributing import Guides, load_guides, runbook_anchors
+from scripts.lint.contributing import load_guides, runbook_anchors
 from scripts.lint.promql import MAX_GROUP_CARDINALITY
 from scripts.lint.queries import lint_queries
 from scripts.lint.registry import build_registry
@@ -22,35 +22,16 @@ from scripts.rendered.model import Finding, PanelQuery
 from tests.support.rendered_fixtures import (
     SEL,
     clean_dashboard,
+    clean_guides,
     clean_rules,
+    lint,
+    only,
     set_expr,
     write_guides,
     write_rendered,
 )
 
 pytestmark = pytest.mark.prometheus  # promtool (Debian package prometheus) checks the PromQL
-
-
-def clean_guides(tmp_path: Path) -> Guides:
-    return load_guides(*write_guides(tmp_path / "guides"))
-
-
-def lint(
-    tmp_path: Path,
-    dashboard: dict[str, Any],
-    rules: list[dict[str, Any]] | None = None,
-    guides: Guides | None = None,
-    **kw: Any,
-) -> list[Finding]:
-    root = write_rendered(tmp_path / "out", [dashboard], clean_rules() if rules is None else rules)
-    findings = lint_directory(root, guides or clean_guides(tmp_path), **kw)
-    return [f for f in findings if f.status == "fail"]
-
-
-def only(findings: list[Finding], rule: str) -> Finding:
-    matching = [f for f in findings if f.rule == rule]
-    assert len(matching) == 1, f"expected one {rule} finding, got {findings}"
-    return matching[0]
 
 
 def test_clean_fixture_passes(tmp_path: Path) -> None:

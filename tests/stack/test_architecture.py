@@ -103,3 +103,22 @@ def test_every_cli_exits_with_codes_from_the_one_table() -> None:
     clis = [SCRIPTS / stage / "cli.py" for stage in STAGES] + [SCRIPTS / f"{tool}.py" for tool in TOOLS]
     offenders = {str(p.relative_to(REPO_ROOT)): _literal_exit_codes(p) for p in clis}
     assert not {p: lines for p, lines in offenders.items() if lines}, "use scripts.common.exits.ExitCode"
+
+
+def _a_test_module(module: str) -> bool:
+    return module.startswith("tests.") and (
+        module.rsplit(".", 1)[-1].startswith("test_") or module == "tests.conftest"
+    )
+
+
+def test_no_test_module_imports_another_test_module() -> None:
+    """Shared test code lives in tests/support (or is a fixture in conftest.py), never in a test module."""
+    tests = REPO_ROOT / "tests"
+    offenders = []
+    for path in sorted(tests.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        offenders += [
+            f"{path.relative_to(REPO_ROOT)} imports {name}" for name in sorted(names) if _a_test_module(name)
+        ]
+    assert not offenders, offenders

@@ -11,6 +11,9 @@ from typing import Any
 import yaml
 
 from dashboards.core.conventions import RUNBOOK_BASE_URL
+from scripts.lint.cli import lint_directory
+from scripts.lint.contributing import Guides, load_guides
+from scripts.rendered.model import Finding
 
 SEL = 'job=~"$job", instance=~"$instance"'
 
@@ -175,3 +178,25 @@ def set_expr(dashboard: dict[str, Any], panel_index: int, expr: str) -> dict[str
     broken = copy.deepcopy(dashboard)
     broken["panels"][panel_index]["targets"][0]["expr"] = expr
     return broken
+
+
+def clean_guides(tmp_path: Path) -> Guides:
+    return load_guides(*write_guides(tmp_path / "guides"))
+
+
+def lint(
+    tmp_path: Path,
+    dashboard: dict[str, Any],
+    rules: list[dict[str, Any]] | None = None,
+    guides: Guides | None = None,
+    **kw: Any,
+) -> list[Finding]:
+    root = write_rendered(tmp_path / "out", [dashboard], clean_rules() if rules is None else rules)
+    findings = lint_directory(root, guides or clean_guides(tmp_path), **kw)
+    return [f for f in findings if f.status == "fail"]
+
+
+def only(findings: list[Finding], rule: str) -> Finding:
+    matching = [f for f in findings if f.rule == rule]
+    assert len(matching) == 1, f"expected one {rule} finding, got {findings}"
+    return matching[0]

@@ -21,6 +21,7 @@ import pytest
 
 from app.metrics import REJECT_REASONS
 from scripts.common.paths import REPO_ROOT
+from scripts.rendered.layout import SOURCES_FILE, panel_source_key
 from scripts.rendered.model import PanelQuery, alert_queries, iter_panels, iter_rules, panel_queries
 from scripts.rendered.tree import load_tree
 from scripts.rendered.variables import grafana_value
@@ -133,6 +134,12 @@ def test_typos_fail_verify_even_where_lint_passes(rendered: Path, tmp_path: Path
     value_where, name_where = (f"{q.where} [{q.ref_id}]" for q in (value_typo, name_typo))
     assert set(failing) == {value_where, name_where}, completed.stdout
     assert wrong_job in failing[value_where][-1] and f"{metric}_typo{{" in failing[name_where][-1]
+    # Each failure says which matcher matched nothing, and points at the Python that defines the panel.
+    assert f"{wrong_job} is the matcher that matches nothing" in failing[value_where][-1]
+    sources = json.loads((broken / SOURCES_FILE).read_text())
+    for query, where in ((value_typo, value_where), (name_typo, name_where)):
+        line = sources[panel_source_key(query.dashboard_uid, query.panel_id)]
+        assert line.startswith("dashboards/") and failing[where][-1].startswith(f"[{line}] "), failing[where]
     assert processes_of_run(tmp_path / "work") == []
 
 
