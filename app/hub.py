@@ -147,6 +147,10 @@ class Hub:
         self._idle_timeout_s = idle_timeout_s
         self._connections: set[Client] = set()
         self._joined: dict[str, Client] = {}  # casefolded name -> client
+        # Clients still to evict while an eviction is being processed: each eviction's `left` broadcast can
+        # overflow more queues, so evictions are a work list, never a recursion (thousands deep in a
+        # mass disconnect).
+        self._evictions: list[Client] | None = None
         self.accepting = True
 
     def connect(self, ws: ChatSocket, remote: str) -> Client:
@@ -218,30 +222,39 @@ class Hub:
         too_slow: list[Client] = []
         # No copy of the registry: enqueue never yields, and evictions (which change it) run after the loop.
         for client in self._joined.values():
-            if client is exclude:
+            if client is exclude or client.end_result is not None:  # being ended: nothing more to send
                 continue
             if client.enqueue(frame):
                 queued += 1
             else:
                 too_slow.append(client)
-        for client in too_slow:
-            self._evict(client)
+        self._evict(too_slow)
         return queued
 
     def _enqueue_or_evict(self, client: Client, frame: bytes) -> None:
         if not client.enqueue(frame):
-            self._evict(client)
+            self._evict([client])
 
-    def _evict(self, client: Client) -> None:
-        if client.end_result is not None:
-            return  # already being ended (and counted) for another reason
-        self._m.slow_consumer_evictions.inc()
-        log.warning(
-            "slow consumer evicted",
-            extra={"event": "client_evicted", "user": client.name, "remote": client.remote},
-        )
-        client.abort("evicted_slow")
-        self.leave(client)
+    def _evict(self, clients: list[Client]) -> None:
+        """Cut slow consumers at once; their `left` broadcasts, which may overflow more queues, run from one
+        work list: never a recursion (thousands deep in a mass disconnect), each client evicted once."""
+        cut = [client for client in clients if client.end_result is None]  # not already being ended
+        for client in cut:
+            self._m.slow_consumer_evictions.inc()
+            log.warning(
+                "slow consumer evicted",
+                extra={"event": "client_evicted", "user": client.name, "remote": client.remote},
+            )
+            client.abort("evicted_slow")
+        if self._evictions is not None:  # inside an eviction already: the outermost call announces them
+            self._evictions.extend(cut)
+            return
+        self._evictions = cut
+        try:
+            while self._evictions:
+                self.leave(self._evictions.pop())
+        finally:
+            self._evictions = None
 
 
 def _frame(event: dict[str, object]) -> bytes:
