@@ -88,6 +88,10 @@ diff: $(STAMP) ## Plan only: what `make publish` would change in Grafana, with d
 publish: $(STAMP) ## Publish $(RENDER_OUT) to GRAFANA_URL; e.g. ARGS="--env staging --prune --force --wait 60"
 	@$(PUBLISH) $(ARGS) $(call EXIT_NOTE,scripts.publish)
 
+.PHONY: watch
+watch: $(STAMP) ## Publish every save of dashboards/ to your preview folder (preview-<user>); ARGS="--env staging --cleanup"
+	@$(PY) -m scripts.watch $(ARGS) $(call EXIT_NOTE,scripts.watch)
+
 .PHONY: demo
 demo: $(STAMP) $(NODE_STAMP) ## Docker: stack + publish + traffic. No Docker: local app, Prometheus, load, render, lint, verify
 	$(PY) -m scripts.demo --seconds $(DEMO_SECONDS)

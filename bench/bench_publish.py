@@ -20,6 +20,8 @@ from __future__ import annotations
 import multiprocessing
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -100,13 +102,23 @@ def report(naive_s: float, ours_s: float, noop_s: float, requests: int, writes: 
     print(f"  target: 0 writes, <= {objects + 3} requests: {'OK' if budget_ok else 'MISSED'}")
 
 
-def main() -> None:
+@contextmanager
+def emulator_in_child() -> Iterator[tuple[str, Connection]]:
+    """An emulator in a child process: its URL and the pipe serve_emulator answers on; stopped on exit."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     process = context.Process(target=serve_emulator, args=(child,), daemon=True)
     process.start()
     try:
-        url = parent.recv()
+        yield parent.recv(), parent
+    finally:
+        parent.send(("stop", None))
+        parent.recv()
+        process.join(timeout=10)
+
+
+def main() -> None:
+    with emulator_in_child() as (url, parent):
 
         def command(name: str, value: Any = None) -> Any:
             parent.send((name, value))
@@ -128,10 +140,6 @@ def main() -> None:
             noop_s = timed_publish(url, directory)
             requests, writes = command("stats")
         report(naive_s, ours_s, noop_s, requests, writes)
-    finally:
-        parent.send(("stop", None))
-        parent.recv()
-        process.join(timeout=10)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from scripts.lint.alerts import lint_alert_rules
 from scripts.lint.contributing import Guides, lint_guides, load_guides
 from scripts.lint.dashboards import check_embeddable, lint_dashboard
 from scripts.lint.queries import check_variable_queries, lint_queries
-from scripts.lint.registry import build_registry
+from scripts.lint.registry import Registry, build_registry
 from scripts.lint.waivers import WAIVERS, Waiver, apply_waivers
 from scripts.rendered.layout import OUTPUT_DIR, dashboard_source_key, panel_source_key, rule_source_key
 from scripts.rendered.model import (
@@ -47,19 +47,38 @@ def lint_rendered(
     rendered: RenderedTree, guides: Guides, waivers: tuple[Waiver, ...] = WAIVERS
 ) -> list[Finding]:
     """Every finding for already-loaded render output, checked against `guides`, waivers applied."""
+    registry = build_registry()
+    findings = fast_checks(rendered, guides, registry) + query_checks(rendered, registry)
+    return with_sources(apply_waivers(findings, waivers), rendered.sources)
+
+
+def fast_lint(rendered: RenderedTree, guides: Guides, waivers: tuple[Waiver, ...] = WAIVERS) -> list[Finding]:
+    """The checks that spawn no node or promtool (milliseconds): what `make watch` runs on every save."""
+    findings = fast_checks(rendered, guides, build_registry())
+    return with_sources(apply_waivers(findings, waivers), rendered.sources)
+
+
+def query_lint(rendered: RenderedTree, waivers: tuple[Waiver, ...] = WAIVERS) -> list[Finding]:
+    """The query checks: syntax through node and promtool, then metric names against the registry."""
+    findings = query_checks(rendered, build_registry())
+    return with_sources(apply_waivers(findings, waivers), rendered.sources)
+
+
+def fast_checks(rendered: RenderedTree, guides: Guides, registry: Registry) -> list[Finding]:
     findings = list(rendered.problems)
     for dashboard in rendered.dashboards:
         findings += lint_dashboard(dashboard)
     findings += check_embeddable(rendered.embeds)
     findings += lint_alert_rules(rendered.rule_groups, {d.uid: d for d in rendered.dashboards})
     findings += lint_guides(rendered.rule_groups, guides)
+    return findings + [f for d in rendered.dashboards for f in check_variable_queries(d, registry)]
+
+
+def query_checks(rendered: RenderedTree, registry: Registry) -> list[Finding]:
     queries = [q for d in rendered.dashboards for ref in iter_panels(d) for q in panel_queries(ref)]
     queries += [q for rule in iter_rules(rendered.rule_groups) for q in alert_queries(rule)]
     queries += [q for d in rendered.dashboards for q in variable_selector_queries(d)]
-    registry = build_registry()
-    findings += lint_queries(queries, registry)
-    findings += [f for d in rendered.dashboards for f in check_variable_queries(d, registry)]
-    return with_sources(apply_waivers(findings, waivers), rendered.sources)
+    return lint_queries(queries, registry)
 
 
 def source_of(finding: Finding, sources: dict[str, str]) -> str:

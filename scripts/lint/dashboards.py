@@ -229,10 +229,10 @@ def check_template_variables(dashboard: Dashboard) -> Iterator[Finding]:
                 )  # fmt: skip
 
 
+# A dashboard failing these is not one Grafana can show as drawn: never published, not even to a preview.
+STRUCTURE_CHECKS = (check_dashboard_fields, check_structure, check_panel_ids)
 DASHBOARD_CHECKS = (
-    check_dashboard_fields,
-    check_structure,
-    check_panel_ids,
+    *STRUCTURE_CHECKS,
     check_datasources,
     check_targets,
     check_panel_types,
@@ -244,6 +244,10 @@ DASHBOARD_CHECKS = (
 
 def lint_dashboard(dashboard: Dashboard) -> list[Finding]:
     return [finding for check in DASHBOARD_CHECKS for finding in check(dashboard)]
+
+
+def structure_findings(dashboard: Dashboard) -> list[Finding]:
+    return [finding for check in STRUCTURE_CHECKS for finding in check(dashboard)]
 
 
 def check_embeddable(embeds: list[Json]) -> Iterator[Finding]:

@@ -1,0 +1,3 @@
+from scripts.watch.cli import main
+
+raise SystemExit(main())
