@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from scripts.common.exits import ExitCode
-from scripts.publish.errors import PublishError
+from scripts.grafana.errors import PublishError
 from scripts.publish.kinds import KINDS, STAGE_COUNT, stage_of
 from scripts.publish.model import Change, Plan
 from scripts.publish.writers import Writer

@@ -53,15 +53,15 @@ from typing import Any, TextIO
 
 from scripts.common.exits import ExitCode
 from scripts.common.paths import REPO_ROOT
+from scripts.grafana.client import Grafana
+from scripts.grafana.errors import PublishError, config_error
+from scripts.grafana.target import Target, load_target, request_timeout, safe_url
 from scripts.publish.apply import FAILED, OK, Outcome, apply_plan
-from scripts.publish.client import Grafana
 from scripts.publish.desired import Desired, load_desired
-from scripts.publish.errors import PublishError, config_error
 from scripts.publish.kinds import change_diff
 from scripts.publish.model import Action, Change, Kind, Plan
 from scripts.publish.plan import build_plan
 from scripts.publish.revision import current_revision
-from scripts.publish.target import Target, load_target, request_timeout, safe_url
 from scripts.publish.writers import Writer
 from scripts.rendered.layout import OUTPUT_DIR
 

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from dashboards.core.conventions import UID_PATTERN, WEBHOOK_TOKEN_PLACEHOLDER
+from scripts.grafana.errors import config_error
+from scripts.grafana.target import Target
 from scripts.publish.compare import OWNER_LABEL, owner_matcher, with_route_marker
-from scripts.publish.errors import config_error
-from scripts.publish.target import Target
 from scripts.rendered.layout import DASHBOARDS_DIR, RULES_FILE
 from scripts.rendered.slug import slugify
 from scripts.rendered.tree import load_tree

@@ -26,7 +26,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from scripts.publish.client import Grafana
+from scripts.grafana.client import Grafana
+from scripts.grafana.errors import PublishError, is_not_found
 from scripts.publish.compare import (
     MARKER_KEY,
     OWNER_LABEL,
@@ -46,7 +47,6 @@ from scripts.publish.compare import (
     written_by,
 )
 from scripts.publish.desired import Desired
-from scripts.publish.errors import PublishError, is_not_found
 from scripts.publish.kinds import KINDS
 from scripts.publish.model import Action, Change, Kind, Plan
 

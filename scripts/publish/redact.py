@@ -16,7 +16,7 @@ import sys
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from scripts.publish.target import safe_url
+from scripts.grafana.target import safe_url
 
 
 def spellings(value: str) -> set[str]:

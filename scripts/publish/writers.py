@@ -15,7 +15,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from scripts.publish.client import Grafana
+from scripts.grafana.client import Grafana
+from scripts.grafana.errors import PublishError, is_not_found
 from scripts.publish.compare import (
     MARKER_KEY,
     content_hash,
@@ -23,7 +24,6 @@ from scripts.publish.compare import (
     with_policy_route,
     with_rule_marker,
 )
-from scripts.publish.errors import PublishError, is_not_found
 from scripts.publish.model import Action, Change
 from scripts.publish.revision import Revision
 

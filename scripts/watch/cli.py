@@ -30,10 +30,10 @@ import dashboards.core
 from scripts.common.alert_cases import CASES_PATH
 from scripts.common.exits import ExitCode
 from scripts.common.paths import DEFINITIONS_DIR, README_PATH, REPO_ROOT
+from scripts.grafana.errors import PublishError
+from scripts.grafana.target import load_target, safe_url
 from scripts.lint.contributing import load_guides
-from scripts.publish.errors import PublishError
 from scripts.publish.revision import Revision
-from scripts.publish.target import load_target, safe_url
 from scripts.rendered.layout import OUTPUT_DIR
 from scripts.watch.checks import QueryChecks
 from scripts.watch.loop import WAITING, Session, clock

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dashboards.core.validate import DefinitionError
+from scripts.grafana.errors import PublishError
 from scripts.lint.cli import fast_lint
 from scripts.lint.contributing import Guides
 from scripts.publish.apply import OK, Outcome
-from scripts.publish.errors import PublishError
 from scripts.publish.model import Action, Kind, Plan
 from scripts.render.cli import write_files
 from scripts.rendered.tree import load_tree

@@ -10,7 +10,7 @@ import hashlib
 import re
 from dataclasses import replace
 
-from scripts.publish.target import Target
+from scripts.grafana.target import Target
 
 # Rendered uids are up to 25 characters (alert rules); "-pv-" and this many leave them within Grafana's 40.
 USER_CHARS = 10

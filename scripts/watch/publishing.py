@@ -14,15 +14,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from scripts.grafana.client import Grafana
+from scripts.grafana.errors import PublishError, is_not_found
+from scripts.grafana.target import Target, request_timeout
 from scripts.publish.apply import Outcome, apply_plan
 from scripts.publish.cli import WORKERS, selected
-from scripts.publish.client import Grafana
 from scripts.publish.desired import Desired, load_desired
-from scripts.publish.errors import PublishError, is_not_found
 from scripts.publish.model import Action, Kind, Plan
 from scripts.publish.plan import build_plan
 from scripts.publish.revision import Revision
-from scripts.publish.target import Target, request_timeout
 from scripts.publish.writers import Writer
 from scripts.watch.rerender import Affected
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from scripts.publish.client import Grafana
+from scripts.grafana.client import Grafana
+from scripts.grafana.target import load_target
 from scripts.publish.compare import content_hash
-from scripts.publish.target import load_target
 from tests.support.grafana_emulator.publish_cli import run_publish
 from tests.support.grafana_emulator.rendered import dashboard, rule, rule_group, write_tree
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from scripts.publish.target import REPOSITORY_ID
+from scripts.grafana.target import REPOSITORY_ID
 from tests.support.grafana_emulator import GrafanaEmulator, Token
 from tests.support.grafana_emulator.client import call
 from tests.support.grafana_emulator.publish_cli import REPO_ROOT, WEBHOOK_SECRET, run_publish

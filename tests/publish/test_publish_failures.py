@@ -17,12 +17,12 @@ import pytest
 from grafana_client.client import GrafanaException
 
 from scripts.common.procs import free_port, poll_until
+from scripts.grafana.client import Grafana, explain
+from scripts.grafana.target import load_target
 from scripts.publish.apply import FAILED, SKIPPED, apply_plan
-from scripts.publish.client import Grafana, explain
 from scripts.publish.desired import load_desired
 from scripts.publish.plan import build_plan
 from scripts.publish.revision import Revision
-from scripts.publish.target import load_target
 from scripts.publish.writers import Writer
 from tests.support.grafana_emulator import GrafanaEmulator, Token
 from tests.support.grafana_emulator.client import call

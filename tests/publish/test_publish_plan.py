@@ -10,6 +10,8 @@ import pytest
 
 from scripts.common.exits import ExitCode
 from scripts.common.paths import REPO_ROOT
+from scripts.grafana.errors import PublishError
+from scripts.grafana.target import load_target, safe_url
 from scripts.publish import cli as publish_cli
 from scripts.publish.compare import (
     content_hash,
@@ -20,9 +22,7 @@ from scripts.publish.compare import (
     normalise_rule,
 )
 from scripts.publish.desired import map_datasources
-from scripts.publish.errors import PublishError
 from scripts.publish.revision import current_revision
-from scripts.publish.target import load_target, safe_url
 from scripts.publish.writers import failing_rules
 from tests.support.grafana_emulator.rendered import contact_point, dashboard, policy, rule
 

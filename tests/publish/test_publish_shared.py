@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from scripts.publish.target import REPOSITORY_ID
+from scripts.grafana.target import REPOSITORY_ID
 from tests.support.grafana_emulator import GrafanaEmulator, Token
 from tests.support.grafana_emulator.client import call
 from tests.support.grafana_emulator.publish_cli import run_publish
@@ -271,12 +271,12 @@ def test_a_route_added_by_another_team_while_we_publish_is_kept(
     after our plan was read is written back as they left it."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from scripts.grafana.client import Grafana
+    from scripts.grafana.target import load_target
     from scripts.publish.apply import OK, apply_plan
-    from scripts.publish.client import Grafana
     from scripts.publish.desired import load_desired
     from scripts.publish.plan import build_plan
     from scripts.publish.revision import Revision
-    from scripts.publish.target import load_target
     from scripts.publish.writers import Writer
 
     environ = {"GRAFANA_TOKEN": TOKEN, "ALERT_WEBHOOK_TOKEN": "secret"}

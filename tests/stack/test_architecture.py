@@ -16,7 +16,7 @@ from scripts.common.paths import REPO_ROOT
 
 SCRIPTS = REPO_ROOT / "scripts"
 STAGES = ("render", "lint", "verify", "publish")
-SHARED = ("common", "rendered")
+SHARED = ("common", "rendered", "grafana")
 TOOLS = ("demo", "loadgen", "watch")  # built on the stages: no stage or shared room may import them
 
 

@@ -28,8 +28,8 @@ from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaException
 
 from scripts.common.exits import ExitCode
-from scripts.publish.errors import PublishError
-from scripts.publish.target import DEFAULT_TIMEOUT_S, Target, safe_url
+from scripts.grafana.errors import PublishError
+from scripts.grafana.target import DEFAULT_TIMEOUT_S, Target, safe_url
 
 TOO_MANY_REQUESTS = 429
 EXCERPT_CHARS = 80  # of a foreign page's text in an error line: enough to recognise it, never a dump

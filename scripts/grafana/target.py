@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 
 from dashboards.core.conventions import CHAT_FOLDER
-from scripts.publish.errors import config_error
+from scripts.grafana.errors import config_error
 
 DEFAULT_TIMEOUT_S = 10.0
 # Who publishes: this repository. With the environment's name it is the owner every published object

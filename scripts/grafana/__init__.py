@@ -1,0 +1,1 @@
+"""The Grafana connection every stage that talks to Grafana shares: target config, retrying client, errors."""
