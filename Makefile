@@ -30,17 +30,20 @@ $(NODE_STAMP): scripts/rendered/grammars/package.json scripts/rendered/grammars/
 	npm ci --prefix scripts/rendered/grammars --no-audit --no-fund --loglevel=error
 	@touch $(NODE_STAMP)
 
-# Real Prometheus/promtool (verify, rule tests, config checks) and Chromium + chromedriver (browser tests)
-# come from Debian; installed only when missing (as root, like the CI machines).
-SYSTEM_TOOLS := prometheus promtool chromium chromedriver
+# Real Prometheus/promtool (verify, rule tests, config checks), Chromium + chromedriver (browser tests) and
+# redis-server (the cluster's tests, bench and verify) come from Debian; installed only when missing (as
+# root, like the CI machines). The packages' own services are stopped and disabled: tests start their own.
+SYSTEM_TOOLS := prometheus promtool chromium chromedriver redis-server
 .PHONY: system-deps
-system-deps: ## Install the Debian packages the tests need (prometheus, chromium, chromium-driver) if missing
+system-deps: ## Install the Debian packages the tests need (prometheus, chromium, chromium-driver, redis-server) if missing
 	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages for:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    prometheus chromium chromium-driver >/dev/null; \
+	    prometheus chromium chromium-driver redis-server >/dev/null; \
 	  service prometheus stop >/dev/null 2>&1 || true; \
+	  service redis-server stop >/dev/null 2>&1 || true; \
+	  update-rc.d redis-server disable >/dev/null 2>&1 || true; \
 	fi
 
 .PHONY: install
@@ -63,8 +66,8 @@ render-check: $(STAMP) ## Fail if the committed files in $(RENDER_OUT) are stale
 	$(PY) -m scripts.render --check --out $(RENDER_OUT)
 
 .PHONY: lint
-lint: $(STAMP) $(NODE_STAMP) ## Lint rendered dashboards + alerts: structure, best practice, PromQL/LogQL syntax, app metrics
-	$(PY) -m scripts.lint --dir $(RENDER_OUT)
+lint: $(STAMP) $(NODE_STAMP) ## Lint rendered dashboards + alerts: structure, best practice, PromQL/LogQL syntax, app metrics; ARGS="--foreign" for other services' dashboards
+	$(PY) -m scripts.lint --dir $(RENDER_OUT) $(ARGS)
 
 .PHONY: verify
 verify: $(STAMP) $(NODE_STAMP) ## Run every panel/alert query against the live app + a real Prometheus; promtool alert tests
@@ -88,6 +91,10 @@ diff: $(STAMP) ## Plan only: what `make publish` would change in Grafana, with d
 publish: $(STAMP) ## Publish $(RENDER_OUT) to GRAFANA_URL; e.g. ARGS="--env staging --prune --force --wait 60"
 	@$(PUBLISH) $(ARGS) $(call EXIT_NOTE,scripts.publish)
 
+.PHONY: import
+import: $(STAMP) ## Dashboards into Python: ARGS="exported.json" (or a directory), or ARGS="--uid UID --into dashboards/x.py"
+	@$(PY) -m scripts.import $(ARGS) $(call EXIT_NOTE,scripts.import)
+
 .PHONY: watch
 watch: $(STAMP) ## Publish every save of dashboards/ to your preview folder (preview-<user>); ARGS="--env staging --cleanup"
 	@$(PY) -m scripts.watch $(ARGS) $(call EXIT_NOTE,scripts.watch)
@@ -101,7 +108,7 @@ down: ## Stop the compose stack (volumes kept; `docker compose down -v` wipes th
 	docker compose down
 
 .PHONY: bench
-bench: $(STAMP) ## Run the benchmarks in bench/ (each prints a ratio to a baseline from the same run)
+bench: $(STAMP) ## Run the benchmarks in bench/ (each a ratio to a baseline from the same run; Go builds the load generator)
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) -m bench.$$(basename $$b .py); done
 
 .PHONY: fmt

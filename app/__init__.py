@@ -13,11 +13,10 @@ from app.chat_routes import chat_bp
 from app.config import ChatConfig
 from app.embed_page import embed_page_bp
 from app.embeds import load_embeds
-from app.hub import Hub
 from app.instruments import Instruments
 from app.metrics import ChatMetrics
 from app.probes import probes_bp
-from app.state import ChatState
+from app.state import ChatState, build_hub
 
 
 def create_app(config: ChatConfig | None = None) -> Flask:
@@ -38,5 +37,5 @@ def build_state(config: ChatConfig) -> ChatState:
     """One instance's hub, metrics and embeds catalog, for `config`."""
     metrics = ChatMetrics()
     instruments = Instruments.bind(metrics, enabled=config.metrics_enabled)
-    hub = Hub(instruments, config.send_queue_size, config.ping_interval_s, config.idle_timeout_s)
+    hub = build_hub(config, instruments)
     return ChatState(config, hub, metrics, instruments, load_embeds(config.grafana_embeds_path))

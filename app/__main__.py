@@ -1,5 +1,8 @@
 """`python -m app [--host H] [--port P]`: serve the chat with gevent's WSGI server, in one process.
 
+The server is app.server.ChatWSGIServer: gevent's, with bounded request heads, a head deadline,
+connection caps and TCP_NODELAY (see that module for why gevent alone is not enough).
+
 One process because the hub (who is connected) lives in memory; gevent because every websocket holds a
 handler for its whole life (miguelgrinberg/flask-sock, simple-websocket), which a sync or gthread worker
 cannot afford.
@@ -12,18 +15,21 @@ from gevent import monkey
 monkey.patch_all()  # first thing: sockets, threads and locks used by everything below become cooperative
 
 import argparse  # noqa: E402
+import dataclasses  # noqa: E402
 import logging  # noqa: E402
 import signal  # noqa: E402
+import socket  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
 import gevent  # noqa: E402
-from gevent.pywsgi import LoggingLogAdapter, WSGIServer  # noqa: E402
+from gevent.pywsgi import LoggingLogAdapter  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.config import ChatConfig, ConfigError  # noqa: E402
 from app.hub import Hub  # noqa: E402
 from app.logship import install_logging  # noqa: E402
+from app.server import ChatWSGIServer  # noqa: E402
 from app.state import chat_state  # noqa: E402
 
 log = logging.getLogger("chat.server")
@@ -58,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     args = parse_args(argv, config)
+    config = dataclasses.replace(config, host=args.host, port=args.port)  # the Host allowlist names it
     app = create_app(config)
     state = chat_state(app)
     try:
@@ -72,9 +79,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        server = WSGIServer(
+        server = ChatWSGIServer(
             (args.host, args.port),
             app,
+            config,
+            state.instruments,
+            state.metrics,
+            # gevent's default of 128 drops SYNs when thousands reconnect at once (after a deploy)
+            backlog=socket.SOMAXCONN,
             log=LoggingLogAdapter(logging.getLogger("chat.access"), logging.DEBUG),
             error_log=LoggingLogAdapter(logging.getLogger("chat.server"), logging.ERROR),
         )
@@ -108,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _shutdown(server: WSGIServer, hub: Hub, grace_s: float, signum: int) -> None:
+def _shutdown(server: ChatWSGIServer, hub: Hub, grace_s: float, signum: int) -> None:
     """Refuse new clients, ask the connected ones to close, then stop the server within `grace_s`."""
     log.info("shutting down on %s", signal.Signals(signum).name, extra={"event": "server_stopping"})
     hub.shutdown()

@@ -126,9 +126,18 @@ def _mapping(value: Any, where: str) -> Mapping[str, Any]:
 
 def _string(container: Mapping[str, Any], key: str, where: str) -> str:
     value = container.get(key)
-    if not isinstance(value, str):
-        raise PayloadError(f"{where}.{key} must be a string")
+    if not isinstance(value, str) or not _encodable(value):
+        raise PayloadError(f"{where}.{key} must be a string (of valid Unicode)")
     return value
+
+
+def _encodable(text: str) -> bool:
+    """False for a lone surrogate ("\\ud800" is valid JSON): it could never be sent as UTF-8 to the chat."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _choice(container: Mapping[str, Any], key: str, where: str) -> str:
@@ -140,8 +149,8 @@ def _choice(container: Mapping[str, Any], key: str, where: str) -> str:
 
 def _string_map(value: Any, where: str) -> dict[str, str]:
     mapping = _mapping(value, where)
-    if not all(isinstance(item, str) for item in mapping.values()):
-        raise PayloadError(f"{where} must map names to strings")
+    if not all(isinstance(item, str) and _encodable(item) for item in mapping.values()):
+        raise PayloadError(f"{where} must map names to strings (of valid Unicode)")
     return dict(mapping)
 
 
@@ -199,7 +208,16 @@ def receive_grafana_alerts() -> ResponseReturnValue:
 
 
 def _decode_json(body: bytes) -> Any:
+    """The parsed body; PayloadError for anything json.loads cannot take, however it fails.
+
+    Beyond malformed JSON that is: nesting deeper than the interpreter's recursion limit (RecursionError),
+    an integer longer than Python's 4300-digit conversion limit (ValueError), and bytes that are not UTF-8.
+    """
     try:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PayloadError(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise PayloadError("body is nested too deeply") from None
+    except ValueError as exc:  # int() of a huge literal: "Exceeds the limit (4300 digits)..."
+        raise PayloadError(f"body has a number that cannot be read: {str(exc)[:80]}") from None

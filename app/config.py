@@ -14,10 +14,27 @@ Server and integrations:
 - `GRAFANA_EMBEDS_PATH` (default `provisioning/grafana/embeds.json`): the embeds list the `/dashboards` page
   reads, written by `python -m scripts.render`.
 
+The door (every HTTP request, before any websocket exists):
+- `CHAT_ALLOWED_HOSTS` (default empty): comma-separated extra host names the Host header may carry, as
+  Django's ALLOWED_HOSTS (`chat.example.com`, `.example.com` for it and its subdomains, `*` for any).
+  Always allowed: `localhost`, `127.0.0.1`, `::1` and `HOST` when it names one interface. Any other Host
+  gets HTTP 400, so a page on a rebinding name (evil.example resolving to 127.0.0.1) reads nothing.
+- `CHAT_MAX_HEADER_BYTES` (default `16384`): request line plus headers, in bytes; never buffered beyond
+  this: a longer head gets HTTP 431 and the connection is closed.
+- `CHAT_HANDSHAKE_TIMEOUT_S` (default `10`): seconds a connection may take to send a complete request
+  head (also the keep-alive idle time between requests); a slower one is closed without an answer.
+- `CHAT_MAX_CONNECTIONS` (default `10000`): open TCP connections in total (HTTP and websocket); one more
+  gets HTTP 503 at once. Keep it below the file-descriptor limit (`ulimit -n`).
+- `CHAT_MAX_CONNECTIONS_PER_IP` (default `10000`, as many as `CHAT_MAX_CONNECTIONS`): open TCP
+  connections from one remote address; one more gets HTTP 503 at once. Behind a proxy or a NAT every
+  client shares one address, so the default caps nothing of its own; set it lower where clients connect
+  directly.
+
 Chat limits:
 - `CHAT_ALLOWED_ORIGINS` (default empty): comma-separated extra origins (`https://chat.example.com`)
-  allowed to open `/ws`. Always allowed: an Origin whose host:port equals the request's Host, and no
-  Origin at all (non-browser clients). Any other Origin gets HTTP 403 before the upgrade.
+  allowed to open `/ws`. Always allowed: an Origin equal to the request's own (same scheme, host and
+  port, the host being an allowed one), and no Origin at all (non-browser clients). Any other Origin
+  gets HTTP 403 before the upgrade.
 - `CHAT_MAX_FRAME_BYTES` (default `4096`): largest inbound frame; bigger ones get error `too_large`.
   Frames over 16 times this are cut off by the websocket layer (close 1009) without being buffered.
 - `CHAT_MAX_TEXT_CHARS` (default `1000`): longest chat text, in characters (error `too_large`).
@@ -33,12 +50,26 @@ Chat limits:
 - `CHAT_IDLE_TIMEOUT_S` (default `60`): a client silent this long (no frame, no pong) is dropped (TCP
   cut, no close frame: it is not listening). Checked at each ping, so a dead client goes within this
   plus two ping intervals.
-- `CHAT_SEND_QUEUE_SIZE` (default `256`): outbound frames queued per client; a client whose queue is
-  full is evicted as a slow consumer (TCP cut: a close frame would only queue behind the backlog).
+- `CHAT_SEND_QUEUE_SIZE` (default `256`): a client's unsent backlog may hold this many 4 KB frames
+  worth of bytes (1 MiB by default); a client with more is evicted as a slow consumer (TCP cut: a close
+  frame would only queue behind the backlog).
+- `CHAT_JOIN_TIMEOUT_S` (default `10`): a websocket that has not joined this many seconds after its
+  handshake is closed with 1008 (`chat_connections_total{result="join_timeout"}`).
 - `CHAT_SHUTDOWN_GRACE_S` (default `5`): on SIGTERM/SIGINT, seconds clients get to close before the
   server stops.
 - `CHAT_METRICS` (default `1`): `0` swaps the chat metrics for no-ops. A benchmarking aid to measure
   their cost; /metrics still answers, with the chat series stuck at 0.
+
+Scaling out (app/cluster; README "Scaling out"):
+- `CHAT_REDIS_URL` (default unset): Redis URL such as `redis://127.0.0.1:6379/0`; unset = one process,
+  the hub alone. Set = this process is one replica: messages and presence go through Redis pub/sub to
+  every replica, names are leased in Redis so they are unique across replicas. Redis being down never
+  stops the replica: it serves its own clients and retries with backoff (/readyz and
+  chat_cluster_broker_connected say so).
+- `CHAT_REDIS_LEASE_S` (default `10`): lifetime of a name's lease, renewed every third of it; a replica
+  that dies (SIGKILL) frees its names and its share of the client count within this many seconds.
+- `CHAT_REDIS_RETRY_MAX_S` (default `5`): the reconnect backoff (from 0.1 s, doubled) stops growing here.
+- `CHAT_REDIS_TIMEOUT_S` (default `2`): socket timeout of one Redis command (connect, read or write).
 
 Loki shipping (used only with `LOKI_URL`; defaults follow Promtail/Alloy), each a positive number:
 - `LOKI_QUEUE_SIZE` (default `10000`): log lines waiting to be shipped; a line that finds the queue full
@@ -103,6 +134,11 @@ class ChatConfig:
     grafana_public_url: str | None = None
     grafana_embeds_path: Path = DEFAULT_EMBEDS_PATH
     allowed_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    max_header_bytes: int = 16384
+    handshake_timeout_s: float = 10.0
+    max_connections: int = 10_000
+    max_connections_per_ip: int = 10_000
     max_frame_bytes: int = 4096
     max_text_chars: int = 1000
     max_name_chars: int = 32
@@ -113,9 +149,14 @@ class ChatConfig:
     ping_interval_s: float = 25.0
     idle_timeout_s: float = 60.0
     send_queue_size: int = 256
+    join_timeout_s: float = 10.0
     shutdown_grace_s: float = 5.0
     metrics_enabled: bool = True
     log_shipping: ShipperConfig = field(default_factory=ShipperConfig)
+    redis_url: str | None = field(default=None, repr=False)  # may carry a password
+    redis_lease_s: float = 10.0
+    redis_retry_max_s: float = 5.0
+    redis_timeout_s: float = 2.0
 
     @property
     def hard_frame_bytes(self) -> int:
@@ -137,6 +178,15 @@ class ChatConfig:
             grafana_public_url=reader.optional("GRAFANA_PUBLIC_URL"),
             grafana_embeds_path=reader.path("GRAFANA_EMBEDS_PATH", cls.grafana_embeds_path),
             allowed_origins=reader.origins("CHAT_ALLOWED_ORIGINS"),
+            allowed_hosts=reader.hosts("CHAT_ALLOWED_HOSTS"),
+            max_header_bytes=reader.number("CHAT_MAX_HEADER_BYTES", cls.max_header_bytes, int, minimum=1024),
+            handshake_timeout_s=reader.number(
+                "CHAT_HANDSHAKE_TIMEOUT_S", cls.handshake_timeout_s, float, minimum=0.1
+            ),
+            max_connections=reader.number("CHAT_MAX_CONNECTIONS", cls.max_connections, int, minimum=1),
+            max_connections_per_ip=reader.number(
+                "CHAT_MAX_CONNECTIONS_PER_IP", cls.max_connections_per_ip, int, minimum=1
+            ),
             max_frame_bytes=reader.number("CHAT_MAX_FRAME_BYTES", cls.max_frame_bytes, int, minimum=64),
             max_text_chars=reader.number("CHAT_MAX_TEXT_CHARS", cls.max_text_chars, int, minimum=1),
             max_name_chars=reader.number("CHAT_MAX_NAME_CHARS", cls.max_name_chars, int, minimum=1),
@@ -147,10 +197,28 @@ class ChatConfig:
             ping_interval_s=reader.number("CHAT_PING_INTERVAL_S", cls.ping_interval_s, float, minimum=0.1),
             idle_timeout_s=reader.number("CHAT_IDLE_TIMEOUT_S", cls.idle_timeout_s, float, minimum=0.2),
             send_queue_size=reader.number("CHAT_SEND_QUEUE_SIZE", cls.send_queue_size, int, minimum=1),
+            join_timeout_s=reader.number("CHAT_JOIN_TIMEOUT_S", cls.join_timeout_s, float, minimum=0.1),
             shutdown_grace_s=reader.number("CHAT_SHUTDOWN_GRACE_S", cls.shutdown_grace_s, float, minimum=0),
             metrics_enabled=reader.choice("CHAT_METRICS", "1", ("0", "1")) == "1",
             log_shipping=_read_shipper_config(reader),
+            redis_url=_redis_url(reader.optional("CHAT_REDIS_URL")),
+            redis_lease_s=reader.number("CHAT_REDIS_LEASE_S", cls.redis_lease_s, float, minimum=0.5),
+            redis_retry_max_s=reader.number(
+                "CHAT_REDIS_RETRY_MAX_S", cls.redis_retry_max_s, float, minimum=0.1
+            ),
+            redis_timeout_s=reader.number("CHAT_REDIS_TIMEOUT_S", cls.redis_timeout_s, float, minimum=0.05),
         )
+
+
+REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _redis_url(url: str | None) -> str | None:
+    """CHAT_REDIS_URL: unset, or a URL redis-py can open (its scheme checked here, not at first use)."""
+    if url is not None and not url.lower().startswith(REDIS_URL_SCHEMES):
+        scheme = url.split(":", 1)[0]  # never the whole URL: it may carry a password
+        raise ConfigError(f"CHAT_REDIS_URL must start with {', '.join(REDIS_URL_SCHEMES)}, got {scheme!r}")
+    return url
 
 
 def log_level_name(level: str) -> str:
@@ -240,3 +308,11 @@ class _EnvReader:
             if "://" not in origin:
                 raise ConfigError(f"{name} entries must look like https://host[:port], got {origin!r}")
         return origins
+
+    def hosts(self, name: str) -> tuple[str, ...]:
+        raw = self.optional(name) or ""
+        hosts = tuple(item.strip().lower() for item in raw.split(",") if item.strip())
+        for host in hosts:
+            if "/" in host or " " in host:
+                raise ConfigError(f"{name} entries are host names like chat.example.com, got {host!r}")
+        return hosts

@@ -1,262 +1,452 @@
-"""The in-memory chat hub: who is connected, who has joined, and fan-out to their send queues.
+"""The in-memory chat hub: who is connected, who has joined, and fan-out built for many readers.
 
-Concurrency model (gevent, one OS thread): every connection has a reader greenlet (simple-websocket's),
-a handler greenlet (app.session) and a sender greenlet (`Client._send_loop`), the only one that writes
-chat frames to its socket. A broadcast serialises and frames the event once and only *enqueues* the bytes
-on each client's bounded queue, so it never waits for a socket; a client whose queue is full is evicted
-on the spot, so a slow consumer never slows the others. Hub methods never yield to the gevent loop while
-they change the registry, which is why it needs no lock.
+Concurrency model (gevent, one OS thread). Each connection has one greenlet, its session, which reads and
+parses; nobody else reads its socket. Writing is the hub's:
+- A broadcast appends its frame, encoded and framed once, to the round's shared log: O(1), whatever the
+  number of readers. Once per event-loop iteration (`flush`, a loop callback) every member is written the
+  whole log, one `b"".join` shared by all, with one non-blocking send each.
+- A frame for one client (a welcome, an error, a pong, a close) goes to that client's outbox after the part
+  of the log it has not yet got, so each client's frames keep their order (`log_pos`).
+- A client whose socket is full keeps the rest in its outbox and gets a writer greenlet until it has caught
+  up; one whose backlog exceeds `max_outbox_bytes` is a slow consumer and is cut (TCP, no close frame: it
+  would only queue behind the backlog).
+- Presence (who joined and left) is batched: at most one frame per PRESENCE_INTERVAL_S (sooner when a chat
+  message follows, so a joiner's arrival is announced before its first message), so a join or leave storm
+  costs linear work. Evictions found during a flush are a work list; a leave only records a presence event.
+- One ticker greenlet for the whole hub does the timed work: pings, the idle and join deadlines, the close
+  handshakes' deadlines, and noticing when the loop itself was stalled (see `stall_s`).
+Hub methods never yield while they change the registry, which is why it needs no lock; there is one writer
+per socket at any time (the flush, or that client's writer greenlet), so no lock there either.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import time
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable
 
 import gevent
-import gevent.queue
 
+from app.fanout import Fanout, LocalFanout, LocalNames, NameRegistry
 from app.instruments import Instruments
-from app.protocol import encode, message_event, presence_event, welcome_event
-from app.transport import ChatSocket, ConnectionClosed, text_frame
+from app.names import name_key as confusable_key
+from app.protocol import encode, message_event, presence_payload, welcome_event
+from app.throttled_log import ThrottledLog
+from app.transport import PING_FRAME, ChatSocket, text_frame
 
 log = logging.getLogger("chat.hub")
+client_log = ThrottledLog(log)  # what clients cause (evictions, timeouts): rate-limited, never ERROR
 
 # How long a client that was asked to close may take to answer the close frame before we cut it off.
 CLOSE_HANDSHAKE_TIMEOUT_S = 2.0
-# Frames a sender writes in one syscall when its queue has several waiting (a busy client catching up).
-MAX_FRAMES_PER_WRITE = 64
-
-
-@dataclass(frozen=True)
-class _CloseRequest:
-    code: int
-    reason: str
+# The longest a presence change waits before it is announced (a storm's changes share one frame).
+PRESENCE_INTERVAL_S = 0.05
+# The ticker's period: the resolution of the join, close and idle deadlines.
+TICK_S = 0.1
+# A tick this much later than due means the loop was busy elsewhere: the lag counts as a stall.
+STALL_SLACK_S = 0.05
+# The frame size CHAT_SEND_QUEUE_SIZE counts in, for the backlog a slow consumer is allowed.
+OUTBOX_FRAME_BYTES = 4096
+_MESSAGE_PREFIX = b'{"type":"message"'
+_JOINED_PREFIX = b'{"type":"joined"'
 
 
 class Client:
-    """One websocket connection: its send queue, its sender greenlet and, once joined, its name."""
+    """One websocket connection as the hub sees it: its outbox, and once joined, its name."""
 
-    def __init__(
-        self, ws: ChatSocket, remote: str, queue_size: int, ping_interval_s: float, idle_timeout_s: float
-    ) -> None:
+    __slots__ = (
+        "closing",
+        "end_result",
+        "gone",
+        "heard_from",
+        "key",
+        "last_heard",
+        "log_pos",
+        "name",
+        "outbox",
+        "outbox_bytes",
+        "remote",
+        "touched",
+        "writer",
+        "ws",
+    )
+
+    def __init__(self, ws: ChatSocket, remote: str) -> None:
         self.ws = ws
         self.remote = remote
         self.name: str | None = None
+        self.key: str | None = None  # the name's uniqueness key, once joined
         # Set by whoever ends the connection for a reason other than a normal close (a CONNECTION_RESULT).
         self.end_result: str | None = None
-        # Any inbound frame proves the client alive, as a pong does (set by the session, read by the pinger).
+        # Any inbound frame proves the client alive, as a pong does (set by the session, read by the ticker).
         self.heard_from = True
-        self._queue: gevent.queue.Queue[bytes | _CloseRequest] = gevent.queue.Queue(maxsize=queue_size)
-        self._close_requested = False
-        self._ping_interval_s = ping_interval_s
-        self._idle_timeout_s = idle_timeout_s
-        self._sender = gevent.spawn(self._send_loop)
-
-    def enqueue(self, frame: bytes) -> bool:
-        """Queue one encoded frame for this client; False when its queue is full (the caller evicts it)."""
-        try:
-            self._queue.put_nowait(frame)
-        except gevent.queue.Full:
-            return False
-        return True
-
-    def request_close(self, code: int, reason: str, result: str | None = None) -> None:
-        """Have the sender send a close frame after what is already queued; cut the TCP if it cannot."""
-        if self._close_requested:
-            return
-        self._close_requested = True
-        self.end_result = self.end_result or result
-        try:
-            self._queue.put_nowait(_CloseRequest(code, reason))
-        except gevent.queue.Full:
-            self.ws.abort()
-
-    def abort(self, result: str) -> None:
-        """End the connection now, without a close handshake (dead or hopelessly slow peer)."""
-        self.end_result = self.end_result or result
-        self.ws.abort()
-
-    def finish(self) -> None:
-        """Called once the reader has stopped: give a requested close handshake time, then tear down."""
-        if self._close_requested:
-            self._sender.join(timeout=CLOSE_HANDSHAKE_TIMEOUT_S)
-        self._sender.kill(block=True, timeout=1.0)
-        self.ws.abort()
-
-    def _send_loop(self) -> None:
-        next_ping = time.monotonic() + self._ping_interval_s
-        last_heard = time.monotonic()
-        try:
-            while True:
-                try:
-                    first = self._queue.get(timeout=max(0.0, next_ping - time.monotonic()))
-                except gevent.queue.Empty:
-                    first = None
-                if first is not None:
-                    close_request = self._write_batch(first)
-                    if close_request:
-                        self._close_gracefully(close_request)
-                        return
-                now = time.monotonic()
-                if now >= next_ping:
-                    if self.ws.ping() or self.heard_from:
-                        last_heard = now
-                    self.heard_from = False
-                    if now - last_heard > self._idle_timeout_s:
-                        log.info(
-                            "client timed out", extra={"event": "client_timed_out", "remote": self.remote}
-                        )
-                        self.abort("timed_out")
-                        return
-                    next_ping = now + self._ping_interval_s
-        except (ConnectionClosed, OSError):
-            self.ws.abort()
-
-    def _write_batch(self, first: bytes | _CloseRequest) -> _CloseRequest | None:
-        """Write `first` and whatever else is queued (up to a cap) in one go; return a close request met."""
-        frames: list[bytes] = []
-        item: bytes | _CloseRequest | None = first
-        while isinstance(item, bytes):
-            frames.append(item)
-            if len(frames) == MAX_FRAMES_PER_WRITE or self._queue.empty():
-                item = None
-            else:
-                item = self._queue.get_nowait()
-        if frames:
-            self.ws.send_frames(b"".join(frames))
-        return item
-
-    def _close_gracefully(self, request: _CloseRequest) -> None:
-        with gevent.Timeout(CLOSE_HANDSHAKE_TIMEOUT_S, False):
-            self.ws.close(request.code, request.reason)
-            self.ws.thread.join()  # the reader ends when the peer answers the close frame
-        self.ws.abort()
+        self.last_heard = time.monotonic()
+        self.closing = False  # a close frame is queued: nothing more is sent
+        self.outbox: list[bytes | memoryview] = []
+        self.outbox_bytes = 0  # queued and being written by the writer greenlet
+        self.log_pos = 0  # frames of the round's log already in the outbox (or not for this client)
+        self.writer: gevent.Greenlet | None = None
+        self.touched = False  # in the hub's list of clients to look at in this round's flush
+        self.gone = False  # the socket failed or was cut: nothing more is written
 
 
 class Hub:
     """Registry of connections and joined clients, and the broadcaster."""
 
     def __init__(
-        self, instruments: Instruments, queue_size: int, ping_interval_s: float, idle_timeout_s: float
+        self,
+        instruments: Instruments,
+        queue_size: int,
+        ping_interval_s: float,
+        idle_timeout_s: float,
+        *,
+        fanout: Fanout | None = None,
+        names: NameRegistry | None = None,
+        max_outbox_bytes: int | None = None,
+        name_key: Callable[[str], str] = confusable_key,
     ) -> None:
         self._m = instruments
-        self._queue_size = queue_size
+        # CHAT_SEND_QUEUE_SIZE frames of 4 KB unless told otherwise.
+        self._max_outbox_bytes = max_outbox_bytes or queue_size * OUTBOX_FRAME_BYTES
         self._ping_interval_s = ping_interval_s
         self._idle_timeout_s = idle_timeout_s
+        self._name_key = name_key  # two names with the same key cannot both be in use
+        self._fanout = fanout or LocalFanout()
+        self._names = names or LocalNames()
         self._connections: set[Client] = set()
-        self._joined: dict[str, Client] = {}  # casefolded name -> client
-        # Clients still to evict while an eviction is being processed: each eviction's `left` broadcast can
-        # overflow more queues, so evictions are a work list, never a recursion (thousands deep in a
-        # mass disconnect).
-        self._evictions: list[Client] | None = None
+        self._members: dict[str, Client] = {}  # name key -> joined client
+        self._log: list[bytes] = []  # frames broadcast since the last flush, for every member
+        self._touched: list[Client] = []  # clients with a private frame or a log position this round
+        self._flush_scheduled = False
+        self._round_messages = 0  # chat messages in the round's log
+        self._presence: list[tuple[str, str]] = []  # (joined|left, name) not yet announced
+        self._last_presence = 0.0
+        self._presence_timer: gevent.Greenlet | None = None
+        self._slow: list[Client] = []  # slow consumers found this round, cut after it
+        self._join_deadlines: deque[tuple[float, Client]] = deque()
+        self._close_deadlines: deque[tuple[float, Client]] = deque()
+        self._ticker: gevent.Greenlet | None = None
+        self._last_tick = time.monotonic()
+        self._stalled_s = 0.0
         self.accepting = True
+        self._fanout.start(self._deliver)
 
-    def connect(self, ws: ChatSocket, remote: str) -> Client:
-        client = Client(ws, remote, self._queue_size, self._ping_interval_s, self._idle_timeout_s)
+    # -- connections -------------------------------------------------------------------------------------
+
+    def connect(self, ws: ChatSocket, remote: str, join_timeout_s: float | None = None) -> Client:
+        """Register a new connection; one that has not joined within `join_timeout_s` is closed (1008)."""
+        client = Client(ws, remote)
         self._connections.add(client)
         self._m.connections["accepted"].inc()
+        if join_timeout_s is not None:
+            self._join_deadlines.append((time.monotonic() + join_timeout_s, client))
+        if self._ticker is None:
+            self._last_tick = time.monotonic()  # the loop was not stalled before there was anyone to serve
+            self._ticker = gevent.spawn(self._tick_forever)
         return client
 
+    def disconnect(self, client: Client) -> None:
+        """The connection is over (its session ends): unregister it, send what is left, count how it ended."""
+        self.leave(client)
+        self._connections.discard(client)
+        if client.writer is not None:
+            client.writer.kill(block=False)
+        elif client.outbox and not client.gone:  # e.g. the reply to the peer's close: small, one try
+            with contextlib.suppress(OSError):
+                client.ws.send_now(b"".join(client.outbox))
+        client.outbox = []
+        client.gone = True
+        self._m.connections[client.end_result or "closed"].inc()
+
     def join(self, client: Client, name: str) -> bool:
-        """Register `client` under `name`; False if the name is taken (case-insensitively)."""
-        key = name.casefold()
-        if key in self._joined:
+        """Register `client` under `name`; False if a name with the same key is in use (in the cluster)."""
+        key = self._name_key(name)
+        if key in self._members or not self._names.claim(key):
             return False
-        self._joined[key] = client
-        client.name = name
-        self._m.registered_clients.set(len(self._joined))
+        self._members[key] = client
+        client.name, client.key = name, key
+        client.log_pos = len(self._log)  # gets only what is broadcast from now on
+        self._touch(client)
+        self._m.registered_clients.set(len(self._members))
         log.info("client joined", extra={"event": "client_joined", "user": name, "remote": client.remote})
-        self._enqueue_or_evict(client, _frame(welcome_event(name, len(self._joined))))
-        self._broadcast(_frame(presence_event("joined", name, len(self._joined))), exclude=client)
+        self.send_frame(client, text_frame(encode(welcome_event(name, self._names.cluster_count()))))
+        self._note_presence("joined", name)
         return True
 
     def leave(self, client: Client) -> None:
-        """Unregister a joined client and tell the others; no-op for clients that never joined."""
-        if client.name is None or self._joined.get(client.name.casefold()) is not client:
+        """Unregister a joined client and announce it; no-op for clients that never joined."""
+        key = client.key
+        if key is None or self._members.get(key) is not client:
             return
-        del self._joined[client.name.casefold()]
-        self._m.registered_clients.set(len(self._joined))
+        del self._members[key]
+        self._names.release(key)
+        self._catch_up(client)  # what was broadcast before it left is still its to get
+        self._m.registered_clients.set(len(self._members))
         log.info("client left", extra={"event": "client_left", "user": client.name, "remote": client.remote})
-        self._broadcast(_frame(presence_event("left", client.name, len(self._joined))))
+        self._note_presence("left", client.name or "")
 
-    def disconnect(self, client: Client) -> None:
-        """The connection is over: unregister it, tear it down, count how it ended."""
+    def request_close(self, client: Client, code: int, reason: str, result: str | None = None) -> None:
+        """Leave, then send a close frame after what is already queued; the peer has
+        CLOSE_HANDSHAKE_TIMEOUT_S to answer it before the TCP is cut."""
+        if client.closing:
+            return
         self.leave(client)
-        self._connections.discard(client)
-        client.finish()
-        self._m.connections[client.end_result or "closed"].inc()
+        client.end_result = client.end_result or result
+        self.send_frame(client, client.ws.close_frame(code, reason))
+        client.closing = True
+        self._close_deadlines.append((time.monotonic() + CLOSE_HANDSHAKE_TIMEOUT_S, client))
 
-    def send_to(self, client: Client, event: dict[str, object]) -> None:
-        """Queue a server event for one client (e.g. an error), evicting it if its queue is full."""
-        self._enqueue_or_evict(client, _frame(event))
-
-    def broadcast_message(self, sender: Client, text: str) -> None:
-        """Fan a chat message out to every joined client, the sender included."""
-        assert sender.name is not None, "only joined clients send messages"
-        started = time.perf_counter()
-        delivered = self._broadcast(_frame(message_event(sender.name, text)))
-        self._m.broadcast_duration.observe(time.perf_counter() - started)
-        self._m.messages_delivered.inc(delivered)
-
-    def broadcast_event(self, payload: dict[str, object]) -> int:
-        """Send an arbitrary server event (e.g. {"type": "alert", ...}) to every joined client.
-
-        Returns how many clients it was queued to. Not counted as chat deliveries.
-        """
-        return self._broadcast(_frame(payload))
+    def abort(self, client: Client, result: str) -> None:
+        """End the connection now, without a close handshake (dead or hopelessly slow peer)."""
+        client.end_result = client.end_result or result
+        self._cut(client)
 
     def shutdown(self) -> None:
         """Stop accepting connections and ask every client to close (1001 going away)."""
         self.accepting = False
         for client in list(self._connections):
-            client.request_close(1001, "server shutting down")
+            self.request_close(client, 1001, "server shutting down", result="shutdown")
 
     @property
     def connection_count(self) -> int:
         return len(self._connections)
 
-    def _broadcast(self, frame: bytes, exclude: Client | None = None) -> int:
-        queued = 0
-        too_slow: list[Client] = []
-        # No copy of the registry: enqueue never yields, and evictions (which change it) run after the loop.
-        for client in self._joined.values():
-            if client is exclude or client.end_result is not None:  # being ended: nothing more to send
-                continue
-            if client.enqueue(frame):
-                queued += 1
-            else:
-                too_slow.append(client)
-        self._evict(too_slow)
-        return queued
+    def stall_s(self, now: float) -> float:
+        """Seconds the event loop has been unable to run its timers so far (monotonic, never decreasing).
 
-    def _enqueue_or_evict(self, client: Client, frame: bytes) -> None:
-        if not client.enqueue(frame):
-            self._evict([client])
+        A token bucket credits a client for them: frames it sent at its normal pace that arrive bunched
+        after such a stall are not a burst of its making."""
+        overdue = now - self._last_tick - TICK_S - STALL_SLACK_S
+        return self._stalled_s + max(0.0, overdue)
 
-    def _evict(self, clients: list[Client]) -> None:
-        """Cut slow consumers at once; their `left` broadcasts, which may overflow more queues, run from one
-        work list: never a recursion (thousands deep in a mass disconnect), each client evicted once."""
-        cut = [client for client in clients if client.end_result is None]  # not already being ended
-        for client in cut:
-            self._m.slow_consumer_evictions.inc()
-            log.warning(
-                "slow consumer evicted",
-                extra={"event": "client_evicted", "user": client.name, "remote": client.remote},
-            )
-            client.abort("evicted_slow")
-        if self._evictions is not None:  # inside an eviction already: the outermost call announces them
-            self._evictions.extend(cut)
+    # -- sending -----------------------------------------------------------------------------------------
+
+    def send_to(self, client: Client, event: dict[str, object]) -> None:
+        """Send a server event to one client (e.g. an error)."""
+        self.send_frame(client, text_frame(encode(event)))
+
+    def send_frame(self, client: Client, frame: bytes) -> None:
+        """Queue ready-made frame bytes for one client, after what it has been sent or broadcast so far."""
+        if client.closing or client.gone or not frame:
             return
-        self._evictions = cut
+        self._catch_up(client)
+        self._queue(client, frame)
+        self._schedule_flush()
+
+    def broadcast_message(self, sender: Client, text: str) -> None:
+        """Fan a chat message out to every joined client of every replica, the sender included."""
+        assert sender.name is not None, "only joined clients send messages"
+        if self._presence:  # announce arrivals before anything they say
+            self._publish_presence()
+        self._fanout.publish(encode(message_event(sender.name, text)))
+
+    def broadcast_event(self, payload: dict[str, object]) -> int:
+        """Send an arbitrary server event (e.g. {"type": "alert", ...}) to this replica's joined clients.
+
+        Returns how many clients it was queued to. Not counted as chat deliveries.
+        """
+        self._append_log(text_frame(encode(payload)))
+        return len(self._members)
+
+    def flush(self) -> None:
+        """Write the round's log to every member and each touched client's outbox; then cut the slow."""
+        if self._presence and time.monotonic() - self._last_presence >= PRESENCE_INTERVAL_S:
+            self._publish_presence()
+        self._flush_scheduled = False
+        log_frames, self._log = self._log, []
+        messages, self._round_messages = self._round_messages, 0
+        started = time.perf_counter()
+        if log_frames:
+            shared = log_frames[0] if len(log_frames) == 1 else b"".join(log_frames)
+            for client in self._members.values():
+                if client.log_pos:
+                    tail = log_frames[client.log_pos :]
+                    if tail:
+                        self._queue(client, b"".join(tail))
+                elif client.outbox or client.writer is not None:  # behind what is still to be written
+                    self._queue(client, shared)
+                elif not client.gone:
+                    self._write(client, shared)
+            if messages:  # the metrics a broadcast costs, paid once per round (instrumentation stays cheap)
+                self._m.messages_delivered.inc(messages * len(self._members))
+                self._m.broadcast_duration.observe(time.perf_counter() - started)
+        touched, self._touched = self._touched, []
+        for client in touched:
+            client.log_pos = 0
+            client.touched = False
+            if client.outbox and client.writer is None and not client.gone:
+                outbox = client.outbox
+                data = outbox[0] if len(outbox) == 1 else b"".join(outbox)
+                client.outbox, client.outbox_bytes = [], 0
+                self._write(client, data)
+        self._cut_slow_consumers()
+
+    # -- internals ---------------------------------------------------------------------------------------
+
+    def _deliver(self, payload: bytes) -> None:
+        """An event from the fanout (any replica's): into the round's log for every joined client here."""
+        if payload.startswith(_MESSAGE_PREFIX):
+            self._round_messages += 1  # counted, and its fan-out timed, once per round in `flush`
+            self._append_log(text_frame(payload))
+            return
+        joiner = self._local_joiner(payload)
+        if joiner is not None:  # a lone `joined` is news to everyone but the joiner (it had its welcome)
+            self._catch_up(joiner)
+        self._append_log(text_frame(payload))
+        if joiner is not None:
+            joiner.log_pos = len(self._log)
+
+    def _local_joiner(self, payload: bytes) -> Client | None:
+        if not payload.startswith(_JOINED_PREFIX):
+            return None
+        name = json.loads(payload).get("name")
+        client = self._members.get(self._name_key(name)) if isinstance(name, str) else None
+        if client is None or client.name != name:
+            return None
+        self._touch(client)
+        return client
+
+    def _append_log(self, frame: bytes) -> None:
+        self._log.append(frame)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            gevent.get_hub().loop.run_callback(self.flush)
+
+    def _catch_up(self, client: Client) -> None:
+        """Move the part of the round's log `client` has not got yet into its outbox (members only)."""
+        if client.key is None or self._members.get(client.key) is not client:
+            return
+        log_frames = self._log
+        if client.log_pos < len(log_frames):
+            self._queue(client, b"".join(log_frames[client.log_pos :]))
+        self._touch(client)
+        client.log_pos = len(log_frames)
+
+    def _touch(self, client: Client) -> None:
+        if not client.touched:
+            client.touched = True
+            self._touched.append(client)
+
+    def _queue(self, client: Client, data: bytes | memoryview) -> None:
+        if client.gone:
+            return
+        client.outbox.append(data)
+        client.outbox_bytes += len(data)
+        # Only a backlog the socket would not take is slow: one still to be tried is written this round.
+        if client.writer is not None and client.outbox_bytes > self._max_outbox_bytes and not client.closing:
+            self._slow.append(client)
+        self._touch(client)
+
+    def _write(self, client: Client, data: bytes | memoryview) -> None:
+        """One non-blocking send; what the socket does not take waits in the outbox for a writer greenlet."""
         try:
-            while self._evictions:
-                self.leave(self._evictions.pop())
+            sent = client.ws.send_now(data)
+        except OSError:  # the peer is gone; its session will notice and end
+            self._cut(client)
+            return
+        if sent < len(data):
+            rest = memoryview(data)[sent:]
+            client.outbox.append(rest)
+            client.outbox_bytes += len(rest)
+            client.writer = gevent.spawn(self._drain, client)
+            if client.outbox_bytes > self._max_outbox_bytes and not client.closing:
+                self._slow.append(client)
+
+    def _drain(self, client: Client) -> None:
+        """Writer greenlet of a client whose socket was full: write its outbox until it has caught up."""
+        try:
+            while client.outbox and not client.gone:
+                outbox, client.outbox = client.outbox, []
+                data = b"".join(outbox)
+                client.ws.send_blocking(data)
+                client.outbox_bytes -= len(data)
+        except OSError:
+            self._cut(client)
         finally:
-            self._evictions = None
+            client.writer = None
 
+    def _cut(self, client: Client) -> None:
+        client.gone = True
+        client.outbox, client.outbox_bytes = [], 0
+        client.ws.abort()
 
-def _frame(event: dict[str, object]) -> bytes:
-    """Serialise and frame a server event once; a broadcast queues the same bytes for every client."""
-    return text_frame(encode(event))
+    def _cut_slow_consumers(self) -> None:
+        """Cut this round's slow consumers; their leaves are presence events, announced later."""
+        slow, self._slow = self._slow, []
+        for client in slow:
+            if client.gone or client.closing:
+                continue
+            self._m.slow_consumer_evictions.inc()
+            client_log.log(
+                logging.WARNING,
+                "client_evicted",
+                "slow consumer evicted",
+                user=client.name,
+                remote=client.remote,
+                backlog_bytes=client.outbox_bytes,
+            )
+            self.abort(client, "evicted_slow")
+            self.leave(client)
+
+    def _note_presence(self, kind: str, name: str) -> None:
+        self._presence.append((kind, name))
+        if self._presence_timer is None:
+            wait = max(0.0, self._last_presence + PRESENCE_INTERVAL_S - time.monotonic())
+            self._presence_timer = gevent.spawn_later(wait, self._presence_due)
+
+    def _presence_due(self) -> None:
+        self._presence_timer = None
+        if self._presence:
+            self._publish_presence()
+
+    def _publish_presence(self) -> None:
+        events, self._presence = self._presence, []
+        self._last_presence = time.monotonic()
+        self._fanout.publish(presence_payload(events, self._names.cluster_count()))
+
+    def _tick_forever(self) -> None:
+        next_ping = time.monotonic() + self._ping_interval_s
+        while True:
+            gevent.sleep(TICK_S)
+            now = time.monotonic()
+            lag = now - self._last_tick - TICK_S
+            if lag > STALL_SLACK_S:
+                self._stalled_s += lag
+            self._last_tick = now
+            self._expire_joins(now)
+            self._expire_closes(now)
+            if now >= next_ping:
+                self._ping_round(now)
+                next_ping = now + self._ping_interval_s
+
+    def _expire_joins(self, now: float) -> None:
+        deadlines = self._join_deadlines
+        while deadlines and deadlines[0][0] <= now:
+            _, client = deadlines.popleft()
+            if client.name is None and client in self._connections:
+                client_log.log(logging.INFO, "join_timeout", "client never joined", remote=client.remote)
+                self.request_close(client, 1008, "join timeout", result="join_timeout")
+
+    def _expire_closes(self, now: float) -> None:
+        deadlines = self._close_deadlines
+        while deadlines and deadlines[0][0] <= now:
+            _, client = deadlines.popleft()
+            if client in self._connections:
+                self._cut(client)
+
+    def _ping_round(self, now: float) -> None:
+        for client in list(self._connections):
+            if client.heard_from:
+                client.heard_from = False
+                client.last_heard = now
+            elif now - client.last_heard > self._idle_timeout_s:
+                client_log.log(logging.INFO, "client_timed_out", "client timed out", remote=client.remote)
+                self.abort(client, "timed_out")
+                continue
+            self.send_frame(client, PING_FRAME)

@@ -10,7 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from app.metrics import CONNECTION_RESULTS, REJECT_REASONS, ChatMetrics
+from app.metrics import (
+    BROKER_ERROR_REASONS,
+    CLUSTER_LOSS_REASONS,
+    CONNECTION_RESULTS,
+    REJECT_REASONS,
+    ChatMetrics,
+)
 
 
 class CounterLike(Protocol):
@@ -39,6 +45,30 @@ class _NoOp:
 
 
 @dataclass(frozen=True)
+class ClusterInstruments:
+    """The broker's handles (app/cluster). Live even with CHAT_METRICS=0: they are the replica's health,
+    which /readyz reports from them, and they move once per event per replica, never per client."""
+
+    replica: GaugeLike
+    broker_connected: GaugeLike
+    published: CounterLike
+    received: CounterLike
+    lost: dict[str, CounterLike]
+    broker_errors: dict[str, CounterLike]
+
+    @classmethod
+    def bind(cls, metrics: ChatMetrics) -> ClusterInstruments:
+        return cls(
+            replica=metrics.cluster_replica,
+            broker_connected=metrics.cluster_broker_connected,
+            published=metrics.cluster_published,
+            received=metrics.cluster_received,
+            lost={r: metrics.cluster_lost.labels(reason=r) for r in CLUSTER_LOSS_REASONS},
+            broker_errors={r: metrics.cluster_broker_errors.labels(reason=r) for r in BROKER_ERROR_REASONS},
+        )
+
+
+@dataclass(frozen=True)
 class Instruments:
     registered_clients: GaugeLike
     messages_received: CounterLike
@@ -49,6 +79,7 @@ class Instruments:
     message_size: ObserverLike
     broadcast_duration: ObserverLike
     message_handling: ObserverLike
+    cluster: ClusterInstruments
 
     @classmethod
     def bind(cls, metrics: ChatMetrics, enabled: bool = True) -> Instruments:
@@ -64,6 +95,7 @@ class Instruments:
                 message_size=noop,
                 broadcast_duration=noop,
                 message_handling=noop,
+                cluster=ClusterInstruments.bind(metrics),
             )
         return cls(
             registered_clients=metrics.registered_clients,
@@ -75,4 +107,5 @@ class Instruments:
             message_size=metrics.message_size,
             broadcast_duration=metrics.broadcast_duration,
             message_handling=metrics.message_handling,
+            cluster=ClusterInstruments.bind(metrics),
         )

@@ -7,17 +7,28 @@ from collections import deque
 
 
 class TokenBucket:
-    """Allows `rate` frames per second on average and up to `burst` back to back."""
+    """Allows `rate` frames per second on average and up to `burst` back to back.
 
-    def __init__(self, rate: float, burst: int) -> None:
+    Time the server itself was stalled (`stalled_s`, a running total the caller measures) is credited in
+    full rather than capped at `burst`: a client sending at its normal pace whose frames pile up in the
+    socket while the server cannot read has not sent a burst, and is not punished for the server's delay.
+    """
+
+    def __init__(self, rate: float, burst: int, stalled_s: float = 0.0) -> None:
         self._rate = rate
         self._burst = float(burst)
         self._tokens = float(burst)
         self._updated = time.monotonic()
+        self._stalled_seen = stalled_s
 
-    def allow(self) -> bool:
+    def allow(self, stalled_s: float = 0.0) -> bool:
         now = time.monotonic()
-        self._tokens = min(self._burst, self._tokens + (now - self._updated) * self._rate)
+        elapsed = now - self._updated
+        stall = min(elapsed, max(0.0, stalled_s - self._stalled_seen))
+        self._stalled_seen = max(self._stalled_seen, stalled_s)
+        if self._tokens < self._burst:  # the usual refill, capped; a stall's credit may lift it above
+            self._tokens = min(self._burst, self._tokens + (elapsed - stall) * self._rate)
+        self._tokens += stall * self._rate
         self._updated = now
         if self._tokens >= 1.0:
             self._tokens -= 1.0

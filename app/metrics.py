@@ -41,7 +41,21 @@ CONNECTION_RESULTS: tuple[str, ...] = (
     "closed",  # client closed or left normally
     "evicted_slow",  # send queue overflowed: slow consumer evicted
     "timed_out",  # no pong / idle timeout: dead client dropped
-    "abuse_closed",  # too many rejected frames: closed by the server
+    "abuse_closed",  # too many rejected frames, a flood or a websocket protocol error: closed by the server
+    "shutdown",  # the server shut down (SIGTERM): closed with 1001
+    "join_timeout",  # connected but never joined within CHAT_JOIN_TIMEOUT_S: closed with 1008
+    # The door (app.server): a connection whose request head never became a request.
+    "handshake_timeout",  # request head not complete within CHAT_HANDSHAKE_TIMEOUT_S: closed
+    "headers_too_large",  # request head over CHAT_MAX_HEADER_BYTES: 431 (or 414 for the request line)
+)
+# Requests the door answered with a refusal before any websocket existed (app.server, app.chat_routes).
+# A counter of their own, not more CONNECTION_RESULTS: a panel split by `result` stays under the lint's
+# 10-series cap (scripts/lint/promql.py MAX_GROUP_CARDINALITY), and these are HTTP answers, not outcomes
+# of a websocket connection.
+DOOR_REFUSAL_REASONS: tuple[str, ...] = (
+    "over_capacity",  # CHAT_MAX_CONNECTIONS or CHAT_MAX_CONNECTIONS_PER_IP reached: 503
+    "bad_handshake",  # malformed websocket handshake (no key, wrong version, not an upgrade): 4xx
+    "host_refused",  # Host header not in CHAT_ALLOWED_HOSTS (DNS rebinding): 400
 )
 LOG_DROP_REASONS: tuple[str, ...] = (
     "queue_full",  # the shipper's bounded queue was full: the record never left the process
@@ -49,6 +63,17 @@ LOG_DROP_REASONS: tuple[str, ...] = (
     "rejected",  # Loki answered a non-retryable 4xx
 )
 ALERT_WEBHOOK_RESULTS: tuple[str, ...] = ("accepted", "unauthorized", "invalid")
+BROKER_ERROR_REASONS: tuple[str, ...] = (
+    "connect",  # could not connect or subscribe to Redis (down at start, or while reconnecting)
+    "disconnected",  # the subscription's connection broke: Redis lost mid-traffic
+    "publish",  # a PUBLISH failed: the event was delivered to this replica's clients only
+    "lease",  # a name claim, lease renewal, release or client count failed (answered locally instead)
+    "lease_lost",  # a renewal found a name of ours held by another replica (it had expired in an outage)
+)
+CLUSTER_LOSS_REASONS: tuple[str, ...] = (
+    "unpublished",  # published while cut off from the broker: the other replicas never got it
+    "missed",  # a gap in another replica's sequence: events that never reached this replica
+)
 
 # Buckets sized for this service: chat frames are small; a broadcast to hundreds of clients takes ms.
 MESSAGE_SIZE_BUCKETS = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 65536)
@@ -95,7 +120,7 @@ class ChatMetrics:
         )
         self.broadcast_duration = Histogram(
             "chat_broadcast_duration_seconds",
-            "Time to fan one message out to every joined client's send queue",
+            "Time to write one round of broadcasts (one loop iteration's messages) to every joined client",
             buckets=BROADCAST_DURATION_BUCKETS,
             registry=r,
         )
@@ -113,8 +138,33 @@ class ChatMetrics:
         self.log_queue_depth = Gauge(
             "chat_log_shipper_queue_lines", "Log lines waiting in the shipper's queue", registry=r
         )
+        self.door_refusals = Counter(
+            "chat_door_refusals", "Requests refused at the HTTP door before any websocket, by reason",
+            ["reason"], registry=r,
+        )  # fmt: skip
         self.alert_webhooks = Counter(
             "chat_alert_webhooks", "Grafana alert webhook posts received, by result", ["result"], registry=r
+        )
+        # Scaling out through Redis (app/cluster). "Messages" are every event the hub fans out through the
+        # broker: chat messages and presence batches.
+        self.cluster_replica = Gauge(
+            "chat_cluster_replica", "1 when this process is a replica fanned out through Redis", registry=r
+        )
+        self.cluster_broker_connected = Gauge(
+            "chat_cluster_broker_connected", "1 while this replica is subscribed to Redis", registry=r
+        )
+        self.cluster_published = Counter(
+            "chat_cluster_messages_published", "Events this replica published to the broker", registry=r
+        )
+        self.cluster_received = Counter(
+            "chat_cluster_messages_received", "Events received from the broker (every replica's)", registry=r
+        )
+        self.cluster_lost = Counter(
+            "chat_cluster_messages_lost", "Events that did not cross the broker, by reason", ["reason"],
+            registry=r,
+        )  # fmt: skip
+        self.cluster_broker_errors = Counter(
+            "chat_cluster_broker_errors", "Failed broker operations, by reason", ["reason"], registry=r
         )
 
         for reason in REJECT_REASONS:
@@ -123,5 +173,11 @@ class ChatMetrics:
             self.connections.labels(result=result)
         for reason in LOG_DROP_REASONS:
             self.log_lines_dropped.labels(reason=reason)
+        for reason in DOOR_REFUSAL_REASONS:
+            self.door_refusals.labels(reason=reason)
         for result in ALERT_WEBHOOK_RESULTS:
             self.alert_webhooks.labels(result=result)
+        for reason in BROKER_ERROR_REASONS:
+            self.cluster_broker_errors.labels(reason=reason)
+        for reason in CLUSTER_LOSS_REASONS:
+            self.cluster_lost.labels(reason=reason)

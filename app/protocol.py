@@ -1,13 +1,18 @@
 """The chat's JSON wire protocol: validating client frames and building server events.
 
 Client → server (text frames, one JSON object each):
-    {"type": "join", "name": "alice"}     first frame; the name is trimmed, inner whitespace collapsed
+    {"type": "join", "name": "alice"}     first frame; the name is NFKC-normalised (app.names), trimmed,
+                                          inner whitespace collapsed
     {"type": "message", "text": "hi"}     after join
     {"type": "leave"}                     after join; the server then closes the connection (1000)
 
 Server → client:
     {"type": "welcome", "name": <assigned name>, "clients": N}         to the joining client
-    {"type": "joined" | "left", "name": ..., "clients": N}            to the others
+    {"type": "joined" | "left", "name": ..., "clients": N}            to the others, when it is the only
+                                                                      change within a presence interval
+    {"type": "presence", "joined": [...], "left": [...],              several changes within one interval
+     "unlisted": K, "clients": N}                                     (a storm): at most PRESENCE_NAMES
+                                                                      names listed, K more not; to everyone
     {"type": "message", "from": <name>, "text": ..., "ts": <unix ms>}  to every joined client, sender too
     {"type": "error", "code": <code>, "message": <human text>}        for each rejected frame
     {"type": "alert", ...}                                            server events from Hub.broadcast_event
@@ -24,6 +29,7 @@ import time
 from dataclasses import dataclass
 
 from app.metrics import REJECT_REASONS
+from app.names import normalize_name
 
 # str.format templates over Limits' fields (literal braces doubled).
 ERROR_MESSAGES: dict[str, str] = {
@@ -43,6 +49,8 @@ assert set(ERROR_MESSAGES) == set(REJECT_REASONS), "every reject reason needs a 
 _NAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _TEXT_FORBIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 _WHITESPACE_RUN = re.compile(r"\s+")
+# Names listed in one presence frame; a storm's other changes are only counted ("unlisted").
+PRESENCE_NAMES = 50
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,10 @@ def parse_client_frame(data: str | bytes, limits: Limits) -> ClientFrame:
 def _parse_join(name: object, limits: Limits) -> Join | Rejected:
     if not isinstance(name, str):
         return Rejected("invalid_name")
+    try:
+        name = normalize_name(name)  # NFKC; invisible, control and text-direction characters refused
+    except ValueError:
+        return Rejected("invalid_name")
     name = _WHITESPACE_RUN.sub(" ", name).strip()
     if not name or len(name) > limits.max_name_chars or _NAME_FORBIDDEN.search(name):
         return Rejected("invalid_name")
@@ -117,9 +129,9 @@ def _parse_text(text: object, limits: Limits) -> ChatText | Rejected:
     return ChatText(text, len(text.encode("utf-8")))
 
 
-def encode(event: dict[str, object]) -> str:
-    """Serialise a server event once; broadcasts send the same string to every client."""
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+def encode(event: dict[str, object]) -> bytes:
+    """Serialise a server event once, as UTF-8; broadcasts send the same bytes to every client."""
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def error_event(code: str, limits: Limits) -> dict[str, object]:
@@ -131,9 +143,24 @@ def welcome_event(name: str, clients: int) -> dict[str, object]:
     return {"type": "welcome", "name": name, "clients": clients}
 
 
-def presence_event(kind: str, name: str, clients: int) -> dict[str, object]:
-    """`joined` or `left`, sent to everyone else."""
-    return {"type": kind, "name": name, "clients": clients}
+def presence_payload(changes: list[tuple[str, str]], clients: int) -> bytes:
+    """The encoded presence frame for the (`joined`|`left`, name) changes of one interval, in order.
+
+    One change keeps the single-event form; more become one `presence` frame naming at most
+    PRESENCE_NAMES of them, so a storm of thousands costs a few small frames, not one per change."""
+    if len(changes) == 1:
+        kind, name = changes[0]
+        return encode({"type": kind, "name": name, "clients": clients})
+    listed = changes[:PRESENCE_NAMES]
+    return encode(
+        {
+            "type": "presence",
+            "joined": [name for kind, name in listed if kind == "joined"],
+            "left": [name for kind, name in listed if kind == "left"],
+            "unlisted": len(changes) - len(listed),
+            "clients": clients,
+        }
+    )
 
 
 def message_event(sender: str, text: str) -> dict[str, object]:

@@ -1,19 +1,20 @@
-"""The websocket transport: flask-sock's websocket with the defaults this service needs changed.
+"""The websocket transport: flask-sock's handshake, then one socket, one parser and non-blocking writes.
 
-flask-sock serves /ws (see `app.create_app`), but its stock `simple_websocket.Server`
-- always negotiates permessage-deflate when the client offers it (browsers do): it costs about half the
-  broadcast throughput and shares one compressor between writers;
-- writes with `socket.send`, not `sendall`: under gevent a slow reader's full socket buffer turns that into a
-  partial write, which corrupts the frame stream;
-- lets the reader thread (pong and close replies) and the application write to the socket concurrently.
-What we adjust, without touching flask-sock itself:
-- `strip_extension_offer` removes the client's extension offer from the request before flask-sock builds the
-  Server, so wsproto negotiates no permessage-deflate;
-- `ChatSocket` wraps flask-sock's Server and swaps its socket for one with whole-frame, one-writer-at-a-time
-  writes before the application writes anything; it adds `send_frames` for frames encoded once per
-  broadcast (`text_frame`), pings for the hub's keepalive, and an abort switch;
-- `run_websocket` runs the session on it, logs unexpected errors (flask-sock only swallows ConnectionClosed)
-  and always tears the TCP down.
+flask-sock serves /ws (see `app.create_app`) and its `simple_websocket.Server` performs the handshake. What
+simple-websocket does next does not suit a fan-out server, so the chat takes the connection over:
+- simple-websocket `dup()`s the socket (two descriptors per connection) and starts a reader thread (a
+  greenlet under gevent) that reads and answers frames with no budget, waking the handler through an
+  event for every message. `prepare_upgrade` (before the upgrade) hands it a stand-in socket instead,
+  which writes the 101 but never reads; `ChatSocket` (after it) lets that reader exit and reads the one
+  socket gevent's WSGI server accepted on the session's own greenlet, parsing with wsproto (the library
+  simple-websocket uses; the connection state it set up carries over).
+- it always negotiates permessage-deflate when the client offers it (browsers do); compression would make
+  every client's bytes different, so `prepare_upgrade` removes the offer before the handshake.
+- writes: the hub writes each client's pending frames with one non-blocking `send` (`send_now`) and only a
+  client whose socket is full gets a writer greenlet (`send_blocking`). Server frames are built once per
+  broadcast (`text_frame`), not per client through wsproto.
+`Inbound` assembles messages from wsproto's events with the bounds the chat needs: bytes per message (1009)
+and fragments per message; everything else (rate, abuse) is the session's policy.
 """
 
 from __future__ import annotations
@@ -21,128 +22,206 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+import gevent.event
 from simple_websocket import ConnectionClosed, Server
-from wsproto.events import Ping
+from wsproto.connection import ConnectionState
+from wsproto.events import BytesMessage, CloseConnection, Event, Ping, TextMessage
 from wsproto.frame_protocol import CloseReason
+from wsproto.utilities import LocalProtocolError
 
-__all__ = ["ChatSocket", "ConnectionClosed", "run_websocket", "strip_extension_offer", "text_frame"]
+__all__ = [
+    "ChatSocket",
+    "ConnectionClosed",
+    "Inbound",
+    "prepare_upgrade",
+    "run_websocket",
+    "text_frame",
+]
 
 log = logging.getLogger("chat.transport")
 
 # The WSGI key of the client's Sec-WebSocket-Extensions header, which simple-websocket's handshake reads.
 _EXTENSIONS_OFFER = "HTTP_SEC_WEBSOCKET_EXTENSIONS"
+# Bytes asked of the kernel per read: a busy client's frames arrive in a few reads, not one per frame.
+RECV_BYTES = 65536
+# A server ping (RFC 6455 5.5.2): FIN + opcode 9, unmasked, empty. The same bytes for every client.
+PING_FRAME = b"\x89\x00"
 
 
-def strip_extension_offer(environ: dict[str, Any]) -> None:
-    """Drop the client's extension offer from `environ`, before the upgrade, so no compression is agreed.
+def prepare_upgrade(environ: dict[str, Any]) -> None:
+    """Ready `environ` for flask-sock's upgrade, before it builds its `simple_websocket.Server`:
 
-    flask-sock hands this same dict to `simple_websocket.Server`, whose handshake replays its HTTP_* keys
-    to wsproto; without the offer wsproto accepts no permessage-deflate.
+    - drop the client's extension offer, so wsproto agrees to no permessage-deflate (simple-websocket's
+      handshake replays the HTTP_* keys of this same dict to wsproto);
+    - give simple-websocket a stand-in for the socket it would `dup()`: the stand-in writes the 101 to the
+      real socket, and its `recv` (simple-websocket's reader thread) waits until ChatSocket lets it end,
+      without ever reading. So there is one descriptor per connection, and no frame is read by code
+      without the chat's budget (a flood pipelined right after the handshake included).
     """
     environ.pop(_EXTENSIONS_OFFER, None)
+    wsgi_input = environ["wsgi.input"]
+    rfile = getattr(wsgi_input, "rfile", wsgi_input)
+    environ["wsgi.input"] = _UpgradeInput(rfile)
 
 
-class _WholeFrameSocket:
-    """Socket wrapper whose `send` writes everything, one writer at a time (frames never interleave)."""
+class _HandshakeOnlySocket:
+    """What simple-websocket gets instead of a duplicate of the connection's socket (see prepare_upgrade)."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, rfile: Any) -> None:
+        self.rfile = rfile  # the WSGI server's buffered reader of the request head
+        self.sock: socket.socket = rfile.raw._sock
+        self._released = gevent.event.Event()
+
+    def send(self, data: bytes) -> int:
+        self.sock.sendall(data)
+        return len(data)
+
+    def recv(self, size: int) -> bytes:
+        self._released.wait()
+        return b""  # the reader takes this for the end of the connection and exits
+
+    def close(self) -> None:
+        pass  # the socket is the session's
+
+    def release(self) -> None:
+        self._released.set()
+
+
+class _UpgradeInput:
+    """environ["wsgi.input"] during the upgrade: simple-websocket looks for `.raw._sock` and dup()s it."""
+
+    def __init__(self, rfile: Any) -> None:
+        self.raw = self
+        self._sock = self
+        self._stand_in = _HandshakeOnlySocket(rfile)
+
+    def dup(self) -> _HandshakeOnlySocket:
+        return self._stand_in
+
+
+class ChatSocket:
+    """One websocket connection after the handshake: reads and parses on the caller's greenlet, writes
+    without blocking (or blocking, for a writer greenlet), and can be cut at once."""
+
+    def __init__(self, server: Server) -> None:
+        sock = server.sock
+        if isinstance(sock, _HandshakeOnlySocket):
+            sock.release()  # simple-websocket's reader, parked in its recv, exits
+            # The WSGI server's reader of the request head: closing it frees its buffer (8 KB a
+            # connection) and tells the server, once the websocket is over, that no HTTP request follows.
+            sock.rfile.close()
+            sock = sock.sock
+            server.connected = False  # flask-sock's close() afterwards does nothing
+            server.thread = None  # flask-sock keeps `server` for the connection's lifetime
         # Chat frames are small writes: with Nagle on, a frame written while the previous one is unacked
         # waits for the peer's delayed ACK (~40 ms on Linux) before it leaves.
         with contextlib.suppress(OSError):  # not a TCP socket (e.g. a Unix socket): nothing to tune
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock = sock
-        self._write_lock = threading.Lock()  # a gevent lock once monkey-patched
+        # gevent's socket wraps a non-blocking OS socket: writing to it directly never yields.
+        self._raw: socket.socket = getattr(sock, "_sock", sock)
+        # wsproto's connection past the handshake: the handshake's own objects (h11's) can go.
+        handshaken = getattr(server, "ws", None)
+        self._ws = handshaken.connection if handshaken is not None else None
+        server.ws = None
 
-    def send(self, data: bytes) -> int:
-        with self._write_lock:
-            self._sock.sendall(data)
-        return len(data)
+    def recv(self) -> bytes:
+        """The next bytes from the peer (waits); b"" once the connection is over."""
+        try:
+            return self._sock.recv(RECV_BYTES)
+        except OSError:
+            return b""
 
-    def recv(self, size: int) -> bytes:
-        return self._sock.recv(size)
+    def events(self, data: bytes) -> Iterator[Event]:
+        """Feed wsproto `data`; the events it completes (a CloseConnection on a protocol error too)."""
+        self._ws.receive_data(data)
+        return self._ws.events()
 
-    def fileno(self) -> int:
-        return self._sock.fileno()
+    def protocol_failed(self, event: CloseConnection) -> bool:
+        """Whether wsproto reported a protocol error (the peer's own close moves its state, this does not)."""
+        return self._ws.state in (ConnectionState.OPEN, ConnectionState.LOCAL_CLOSING)
 
-    def setsockopt(self, *args: Any) -> None:
-        self._sock.setsockopt(*args)
+    def control_reply(self, event: Ping | CloseConnection) -> bytes:
+        """The frame answering a ping (its pong) or a close (the close reply); b"" once we cannot send."""
+        try:
+            return self._ws.send(event.response())
+        except LocalProtocolError:  # already closed
+            return b""
 
-    def shutdown(self, how: int) -> None:
-        self._sock.shutdown(how)
+    def close_frame(self, code: int, reason: str) -> bytes:
+        """The close frame that starts a close handshake with `code`; b"" if one was already sent."""
+        try:
+            return self._ws.send(CloseConnection(code, reason))
+        except LocalProtocolError:
+            return b""
 
-    def close(self) -> None:
-        self._sock.close()
+    def send_now(self, data: bytes | memoryview) -> int:
+        """Write what the socket takes right now, without waiting; the number of bytes written.
 
+        OSError when the connection is broken."""
+        try:
+            return self._raw.send(data)
+        except BlockingIOError:
+            return 0
 
-class ChatSocket:
-    """flask-sock's websocket with whole-frame writes from one writer at a time, pings and an abort switch."""
-
-    def __init__(self, server: Server) -> None:
-        # Must run before the application writes anything. simple-websocket's reader thread looks
-        # `server.sock` up on every use (`self.sock.recv`, `self.sock.send` of pong and close replies,
-        # `self.sock.close`), so from here on its writes take the same lock as ours. Before the swap only
-        # simple-websocket itself can have written, with plain `send`: the 101 handshake and replies to
-        # control frames that arrived with it (the reader starts before flask-sock calls the route). Those
-        # are small writes to an empty send buffer, and under gevent none can still be in progress here.
-        server.sock = _WholeFrameSocket(server.sock)
-        self._server = server
-
-    @property
-    def thread(self) -> threading.Thread:
-        """simple-websocket's reader thread; it ends when the connection does."""
-        return self._server.thread
-
-    def receive(self, timeout: float | None = None) -> str | bytes | None:
-        """The next message; ConnectionClosed once the connection is over (None on timeout)."""
-        return self._server.receive(timeout)
-
-    def close(self, reason: int | None = None, message: str | None = None) -> None:
-        """Send a close frame (default 1000); the reader ends when the peer answers it."""
-        self._server.close(reason, message)
-
-    def send_frames(self, frames: bytes) -> None:
-        """Write ready-made frames (see `text_frame`) in one go; ConnectionClosed once the socket closed."""
-        server = self._server
-        if not server.connected:
-            raise ConnectionClosed(server.close_reason, server.close_message)
-        server.sock.send(frames)
-
-    def ping(self) -> bool:
-        """Send a ping; return whether the previous ping (if any) was answered by a pong."""
-        server = self._server
-        answered = bool(server.pong_received)
-        server.pong_received = False
-        server.sock.send(server.ws.send(Ping()))
-        return answered
-
-    def closed_for_oversize(self) -> bool:
-        """Whether the reader closed the connection (1009) because a frame exceeded max_message_size."""
-        server = self._server
-        return bool(server.max_message_size) and server.incoming_message_len > server.max_message_size
-
-    def closed_for_invalid_utf8(self) -> bool:
-        """Whether wsproto failed the connection (1007) because a text frame was not valid UTF-8.
-
-        A client that itself closes with 1007 looks the same; clients have no reason to send that code.
-        """
-        return self._server.close_reason == CloseReason.INVALID_FRAME_PAYLOAD_DATA
+    def send_blocking(self, data: bytes) -> None:
+        """Write all of `data`, waiting (cooperatively) while the socket is full; OSError when broken."""
+        self._sock.sendall(data)
 
     def abort(self) -> None:
-        """Tear the TCP connection down now; wakes any greenlet blocked reading or writing it."""
-        server = self._server
+        """Tear the TCP connection down now: the reader sees the end, a blocked writer an error."""
         with contextlib.suppress(OSError):  # already gone
-            server.sock.shutdown(socket.SHUT_RDWR)
-        server.connected = False
-        server.event.set()
+            self._raw.shutdown(socket.SHUT_RDWR)
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """The peer broke a bound of the transport: the connection is failed with `close_code`."""
+
+    close_code: int
+    reason: str
+
+
+class Inbound:
+    """Assembles wsproto's events into messages, within `max_message_bytes` and `max_fragments` frames."""
+
+    __slots__ = ("_fragments", "_max_bytes", "_max_fragments", "_parts", "_size")
+
+    def __init__(self, max_message_bytes: int, max_fragments: int) -> None:
+        self._max_bytes = max_message_bytes
+        self._max_fragments = max_fragments
+        self._parts: list[str | bytes] = []
+        self._size = 0
+        self._fragments = 0
+
+    def add(self, event: TextMessage | BytesMessage) -> str | bytes | Violation | None:
+        """One piece of a data message: the message once complete, a Violation, or None (more to come)."""
+        data = event.data
+        self._size += len(data)
+        if self._size > self._max_bytes:
+            return Violation(CloseReason.MESSAGE_TOO_BIG, "message too big")
+        if event.frame_finished:
+            self._fragments += 1
+            if self._fragments >= self._max_fragments and not event.message_finished:
+                return Violation(CloseReason.POLICY_VIOLATION, "too many fragments")
+        if event.message_finished and not self._parts:
+            self._size = self._fragments = 0
+            return data
+        self._parts.append(data)
+        if not event.message_finished:
+            return None
+        parts, self._parts = self._parts, []
+        self._size = self._fragments = 0
+        return "".join(parts) if isinstance(data, str) else b"".join(parts)  # type: ignore[arg-type]
 
 
 def run_websocket(server: Server, handler: Callable[[ChatSocket], None]) -> None:
     """Run `handler` on flask-sock's `server` for the connection's lifetime, then tear the TCP down."""
-    ws = ChatSocket(server)  # first: before anything is written to the socket
+    ws = ChatSocket(server)  # first: before anything else reads or writes the socket
     try:
         handler(ws)
     except ConnectionClosed:
@@ -152,22 +231,21 @@ def run_websocket(server: Server, handler: Callable[[ChatSocket], None]) -> None
         # garbage to the client: log it here instead.
         log.exception("websocket handler failed", extra={"event": "handler_error"})
     finally:
-        ws.abort()  # flask-sock's own close() afterwards sees the socket closed and does nothing
+        ws.abort()
 
 
-def text_frame(payload: str) -> bytes:
-    """A complete server-to-client text frame (RFC 6455 5.2: FIN set, unmasked, no extension).
+def text_frame(payload: bytes) -> bytes:
+    """A complete server-to-client text frame (RFC 6455 5.2: FIN set, unmasked, no extension) around UTF-8.
 
     Without permessage-deflate these bytes are the same for every client, so a broadcast builds them once
     instead of once per client through wsproto. wsproto's state is unaffected: it tracks only fragmented
     messages and the close handshake, and these frames are never fragments.
     """
-    data = payload.encode("utf-8")
-    size = len(data)
+    size = len(payload)
     if size < 126:
         header = bytes((0x81, size))
     elif size < 1 << 16:
         header = bytes((0x81, 126)) + size.to_bytes(2, "big")
     else:
         header = bytes((0x81, 127)) + size.to_bytes(8, "big")
-    return header + data
+    return header + payload

@@ -8,9 +8,11 @@ new dashboards (distinct uids) of the same size in their own folder:
     (no plan, no drift check);
   * ours: `python -m scripts.publish` end to end as a subprocess (interpreter start, health check, plan
     reads, writes on a pool of WORKERS).
-Then ours runs again with nothing changed: the no-op publish.
+Then ours runs again with nothing changed: the no-op publish. All of it twice: against Grafana 11 (the
+legacy /api) and Grafana 13 (the app platform /apis, where the no-op must also create no generation).
 
-Targets: no-op publish = 0 writes and at most objects + 3 requests; speed-up >= 5x.
+Targets: no-op publish = 0 writes, 0 new versions/generations and at most objects + 3 requests;
+speed-up >= 5x.
 
     python -m bench.bench_publish
 """
@@ -40,9 +42,13 @@ TOKEN = "glsa_bench_token"
 TARGET_RATIO = 5.0
 
 
-def serve_emulator(conn: Connection) -> None:
-    """Child process: run an emulator and answer ("latency", s) / ("stats", None) / ("stop", None)."""
-    with GrafanaEmulator(tokens=[Token(TOKEN)]) as grafana:
+PROFILES = {"v11.3+": "legacy /api", "v13": "app platform /apis"}
+
+
+def serve_emulator(conn: Connection, profile: str) -> None:
+    """Child process: run an emulator and answer ("latency", s) / ("stats", None) / ("stop", None);
+    stats are (requests, writes, versions: the sum of every dashboard's version/generation)."""
+    with GrafanaEmulator(profile=profile, tokens=[Token(TOKEN)]) as grafana:
         conn.send(grafana.url)
         while True:
             command, value = conn.recv()
@@ -53,7 +59,8 @@ def serve_emulator(conn: Connection) -> None:
                 grafana.latency_s = value
             elif command == "reset":
                 grafana.reset_log()
-            conn.send((len(grafana.requests), grafana.writes))
+            versions = sum(row.version for row in grafana.dashboards.rows.values())
+            conn.send((len(grafana.requests), grafana.writes, versions))
 
 
 def bench_dashboard(uid: str) -> dict[str, Any]:
@@ -86,11 +93,14 @@ def timed_publish(url: str, directory: Path) -> float:
     return elapsed
 
 
-def report(naive_s: float, ours_s: float, noop_s: float, requests: int, writes: int) -> None:
+def report(
+    api: str, naive_s: float, ours_s: float, noop_s: float, stats: tuple[int, int, int], versions: int
+) -> None:
+    requests, writes, versions_after = stats
     objects = 1 + DASHBOARDS  # the folder + the dashboards
     ratio = naive_s / ours_s
-    budget_ok = writes == 0 and requests <= objects + 3
-    print(f"publish {DASHBOARDS} dashboards, {LATENCY_S * 1000:.0f} ms latency per request:")
+    budget_ok = writes == 0 and requests <= objects + 3 and versions_after == versions
+    print(f"{api}: publish {DASHBOARDS} dashboards, {LATENCY_S * 1000:.0f} ms latency per request:")
     for name, seconds in (
         ("naive sequential grafana-client loop", naive_s),
         (f"make publish ({WORKERS} workers)", ours_s),
@@ -98,16 +108,20 @@ def report(naive_s: float, ours_s: float, noop_s: float, requests: int, writes: 
         print(f"  {name:<38} {seconds:6.2f} s  ({DASHBOARDS / seconds:6.1f} dashboards/s)")
     verdict = "OK" if ratio >= TARGET_RATIO else "MISSED"
     print(f"  speed-up: {ratio:.1f}x (target >= {TARGET_RATIO:.0f}x) {verdict}")
-    print(f"no-op publish of {objects} objects: {writes} writes, {requests} requests in {noop_s:.2f} s")
-    print(f"  target: 0 writes, <= {objects + 3} requests: {'OK' if budget_ok else 'MISSED'}")
+    new_versions = versions_after - versions
+    print(
+        f"no-op publish of {objects} objects: {writes} writes, {new_versions} new versions, "
+        f"{requests} requests in {noop_s:.2f} s"
+    )
+    print(f"  target: 0 writes, 0 new versions, <= {objects + 3} requests: {'OK' if budget_ok else 'MISSED'}")
 
 
 @contextmanager
-def emulator_in_child() -> Iterator[tuple[str, Connection]]:
+def emulator_in_child(profile: str) -> Iterator[tuple[str, Connection]]:
     """An emulator in a child process: its URL and the pipe serve_emulator answers on; stopped on exit."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    process = context.Process(target=serve_emulator, args=(child,), daemon=True)
+    process = context.Process(target=serve_emulator, args=(child, profile), daemon=True)
     process.start()
     try:
         yield parent.recv(), parent
@@ -118,7 +132,12 @@ def emulator_in_child() -> Iterator[tuple[str, Connection]]:
 
 
 def main() -> None:
-    with emulator_in_child() as (url, parent):
+    for profile, api in PROFILES.items():
+        bench(profile, api)
+
+
+def bench(profile: str, api: str) -> None:
+    with emulator_in_child(profile) as (url, parent):
 
         def command(name: str, value: Any = None) -> Any:
             parent.send((name, value))
@@ -136,10 +155,10 @@ def main() -> None:
             command("latency", LATENCY_S)
             naive_s = naive_loop(url)
             ours_s = timed_publish(url, directory)
-            command("reset")
+            versions = command("reset")[2]
             noop_s = timed_publish(url, directory)
-            requests, writes = command("stats")
-        report(naive_s, ours_s, noop_s, requests, writes)
+            stats = command("stats")
+        report(api, naive_s, ours_s, noop_s, stats, versions)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,26 @@ service = RuleGroup(
             dashboard=chat_overview.dashboard,
             panel_title="Broadcast duration (p50, p95, p99)",
         ),
+        AlertRule(
+            uid="chat-replica-cut-off",
+            title="Replica cut off from the broker",
+            summary="Chat replica {{ $labels.instance }} is not subscribed to Redis",
+            description="The replica serves only its own clients: their messages do not reach the other "
+            "replicas, and theirs do not reach it (counted in chat_cluster_messages_lost_total).",
+            runbook_anchor="replica-cut-off-from-the-broker",
+            severity="critical",
+            # 1 for a replica (CHAT_REDIS_URL set) that is not subscribed; 0 when it is, and for a single
+            # process, whose chat_cluster_replica is 0.
+            expr=f"chat_cluster_replica{{{JOB}}} - chat_cluster_broker_connected{{{JOB}}}",
+            datasource_uid=PROMETHEUS_UID,
+            op="gt",
+            threshold=0,
+            pending_for="1m",  # a Redis restart or failover reconnects within seconds
+            no_data_state="OK",  # no chat series at all is chat-app-down's to report
+            exec_err_state="Error",
+            dashboard=service_health.dashboard,
+            panel_title="Broker connected",
+        ),
     ],
 )
 

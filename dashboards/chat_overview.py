@@ -101,7 +101,7 @@ dashboard = ChatDashboard(
                 ),
                 TimeSeries(
                     title="Connection results",
-                    description="Websocket connection outcomes: accepted, refused, closed, evicted.",
+                    description="Websocket connection outcomes: accepted, closed, evicted, timed out.",
                     unit=UNIT_PER_SECOND,
                     targets=[
                         PromTarget(
@@ -111,8 +111,19 @@ dashboard = ChatDashboard(
                     ],
                 ),
                 TimeSeries(
+                    title="Door refusals",
+                    description="Refused before the upgrade: over a cap, a bad handshake, a host.",
+                    unit=UNIT_PER_SECOND,
+                    targets=[
+                        PromTarget(
+                            expr=f"sum by (reason) ({rate('chat_door_refusals_total')})",
+                            legendFormat="{{reason}}",
+                        )
+                    ],
+                ),
+                TimeSeries(
                     title="Slow-consumer evictions",
-                    description="Clients dropped because their send queue was full.",
+                    description="Clients dropped for an unsent backlog over the limit: slow readers only.",
                     unit=UNIT_PER_SECOND,
                     targets=[
                         PromTarget(
@@ -128,14 +139,14 @@ dashboard = ChatDashboard(
             panels=[
                 TimeSeries(
                     title="Broadcast duration (p50, p95, p99)",
-                    description="Time to fan one message out to every joined client's send queue.",
+                    description="Time to write one event-loop round of broadcasts to every joined client.",
                     unit=UNIT_SECONDS,
                     targets=[broadcast_quantile(q) for q in (0.5, 0.95, 0.99)],
                     embeddable=True,
                 ),
                 Heatmap(
                     title="Broadcast duration heatmap",
-                    description="Broadcasts per second in each duration bucket.",
+                    description="Broadcast rounds per second in each duration bucket.",
                     unit=UNIT_SECONDS,
                     cellUnit=UNIT_PER_SECOND,
                     targets=[

@@ -20,10 +20,14 @@ from dashboards.core import (
     steps,
 )
 
+# Per replica: 1 when it runs with a broker (chat_cluster_replica) but is not subscribed to it.
+CUT_OFF = f"{selector('chat_cluster_replica')} - {selector('chat_cluster_broker_connected')}"
+
 dashboard = ChatDashboard(
     uid="chat-service-health",
     title="Chat service health",
-    description="Is every chat instance scraped, and how much CPU, memory and file descriptors does it use.",
+    description="Is every chat instance scraped, how much CPU, memory and file descriptors does it use, "
+    "and is every replica connected to the Redis broker.",
     tags=["health"],
     panels=grid(
         Row(
@@ -87,6 +91,68 @@ dashboard = ChatDashboard(
                             expr=f"max({selector('process_open_fds')} / {selector('process_max_fds')})",
                             legendFormat="fds",
                         )
+                    ],
+                ),
+            ],
+        ),
+        Row(
+            title="Cluster (Redis broker)",
+            widths=(4, 6, 7, 7),
+            panels=[
+                Stat(
+                    title="Replicas cut off",
+                    description="Replicas (CHAT_REDIS_URL set) not subscribed to Redis: their clients see "
+                    "only their own replica's events. 0 for a single process, which has no broker.",
+                    unit=UNIT_COUNT,
+                    thresholds=steps("green", (1, "red")),
+                    targets=[
+                        PromTarget(
+                            expr=f"sum({CUT_OFF})",
+                            legendFormat="cut off",
+                        )
+                    ],
+                ),
+                TimeSeries(
+                    title="Broker connected",
+                    description="1 while the replica is subscribed to Redis, 0 while it retries (backoff).",
+                    unit=UNIT_NONE,
+                    targets=[
+                        PromTarget(
+                            expr=selector("chat_cluster_broker_connected"), legendFormat="{{instance}}"
+                        )
+                    ],
+                ),
+                TimeSeries(
+                    title="Events through the broker",
+                    description="Chat messages and presence events each replica published to Redis, and "
+                    "received from it (every replica's, its own included): received ≈ the sum of published.",
+                    unit=UNIT_PER_SECOND,
+                    targets=[
+                        PromTarget(
+                            expr=f"sum by (instance) ({rate('chat_cluster_messages_published_total')})",
+                            legendFormat="{{instance}} published",
+                        ),
+                        PromTarget(
+                            expr=f"sum by (instance) ({rate('chat_cluster_messages_received_total')})",
+                            legendFormat="{{instance}} received",
+                        ),
+                    ],
+                ),
+                TimeSeries(
+                    title="Broker errors and lost events",
+                    description="Failed broker operations by reason, and events that did not cross the "
+                    "broker: unpublished (sent while cut off: this replica's clients only) and missed "
+                    "(a gap in another replica's sequence).",
+                    unit=UNIT_PER_SECOND,
+                    targets=[
+                        PromTarget(
+                            expr=f"sum by (instance, reason) ({rate('chat_cluster_broker_errors_total')})",
+                            legendFormat="{{instance}} error {{reason}}",
+                        ),
+                        PromTarget(
+                            expr=f"sum by (instance, reason) ({rate('chat_cluster_messages_lost_total')})",
+                            legendFormat="{{instance}} lost {{reason}}",
+                        ),
                     ],
                 ),
             ],

@@ -20,6 +20,7 @@ from app.logship.sending import LokiPushClient, ProblemReporter
 from app.metrics import ChatMetrics
 
 _STOP = object()  # queue sentinel that wakes the shipper thread for shutdown
+_COLLECT_NAP_S = 0.05  # while a batch is open, how often the thread looks for new lines (see _next_item)
 _ABORT_GRACE_S = 1.0  # after aborting a stuck request, the thread only counts and drops what is left
 
 
@@ -45,6 +46,8 @@ class LokiShipper:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._queue_full_drops = metrics.log_lines_dropped.labels(reason="queue_full")
         self._lines_in_flight = 0  # lines taken off the queue and not yet sent or dropped
+        self._filling = threading.Event()  # set by a caller when the queue is half full
+        self._wake_depth = config.queue_size // 2
         self._stop_requested = threading.Event()
         self._shutdown_deadline = float("inf")
         self._thread = threading.Thread(target=self._run, name="loki-shipper", daemon=True)
@@ -58,10 +61,13 @@ class LokiShipper:
 
     def submit(self, level: str, time_ns: int, line: str) -> None:
         """Never blocks: queue the line, or drop and count it when the queue is full."""
-        if self._queue.qsize() >= self.config.queue_size:
+        depth = self._queue.qsize()
+        if depth >= self.config.queue_size:
             self._queue_full_drops.inc()
-        else:
-            self._queue.put((level, time_ns, line))
+            return
+        self._queue.put((level, time_ns, line))
+        if depth >= self._wake_depth:  # filling up: cut the shipper's nap short (see _next_item)
+            self._filling.set()
 
     def stop(self, timeout_s: float) -> bool:
         """Ship what is queued, retrying only until `timeout_s` has passed; True if the thread finished."""
@@ -93,14 +99,31 @@ class LokiShipper:
         while item is not _STOP:
             batch.add(*item)
             self._lines_in_flight = batch.lines
-            remaining = deadline - time.monotonic()
-            if batch.is_full(self.config) or remaining <= 0:
+            if batch.is_full(self.config):
                 break
-            try:
-                item = self._queue.get(timeout=remaining)
-            except queue.Empty:
+            item = self._next_item(deadline)
+            if item is None:
                 break
         return batch
+
+    def _next_item(self, deadline: float) -> Any:
+        """The next queued item, napping while the queue is empty; None once `deadline` has passed.
+
+        Naps, not a blocking get(): while this thread blocks in get(), every put() of a logging caller has
+        to wake it (a futex call and a GIL hand-over, in the caller's time); while it naps, a put() is a
+        plain append, and the nap's end drains whatever came in bulk. A caller that finds the queue half
+        full ends the nap at once, so a burst never overflows a small queue while this thread sleeps.
+        """
+        while True:
+            try:
+                return self._queue.get_nowait()
+            except queue.Empty:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._filling.clear()
+                if self._queue.qsize() == 0:  # nothing came in between: nap (a caller may cut it short)
+                    self._filling.wait(min(remaining, _COLLECT_NAP_S))
 
     def _drain_batch(self) -> Batch:
         """At shutdown: what is queued right now, up to one batch, without waiting."""
@@ -128,6 +151,9 @@ class LokiShipper:
             self._lines_in_flight = 0
 
     def _ship(self, batch: Batch) -> None:
+        # Built once: every retry re-sends byte-identical entries (same stream, record timestamp, line). A
+        # push Loki stored but whose answer we never got (a timeout) then arrives twice as exact duplicates,
+        # which Loki drops (grafana/loki pkg/ingester/stream.go validateEntries, pkg/chunkenc/unordered.go).
         body = batch.push_body(self._labels_by_level)
         for attempt in itertools.count():
             timeout_s = min(self.config.timeout_s, self._shutdown_time_left())
@@ -191,6 +217,14 @@ class LokiShipHandler(logging.Handler):
         super().__init__()
         self.setFormatter(formatter)
         self._shipper = shipper
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        """logging.Handler.handle without its per-handler lock: `emit` shares no state between threads
+        (formatting is local, the queue is thread-safe), and the lock is a measurable part of a call."""
+        if not self.filter(record):
+            return False
+        self.emit(record)
+        return True
 
     def emit(self, record: logging.LogRecord) -> None:
         if threading.get_ident() == self._shipper.thread_ident:

@@ -74,6 +74,10 @@
     (isJoined ? textInput : nameInput).focus();
   }
 
+  function announce(names, what) {
+    if (Array.isArray(names) && names.length > 0) system(names.join(", ") + what);
+  }
+
   function handleEvent(event) {
     if (typeof event.clients === "number") clients.textContent = String(event.clients);
     switch (event.type) {
@@ -90,6 +94,14 @@
         break;
       case "left":
         system(event.name + " left.");
+        break;
+      case "presence":
+        // Several arrivals and departures within one presence interval (a storm), in one frame.
+        announce(event.joined, " joined.");
+        announce(event.left, " left.");
+        if (typeof event.unlisted === "number" && event.unlisted > 0) {
+          system(event.unlisted + " more joined or left.");
+        }
         break;
       case "message":
         addLine("message", [["time", timeOf(event.ts)], ["from", event.from], ["text", event.text]]);

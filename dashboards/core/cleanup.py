@@ -11,7 +11,12 @@ from typing import Any
 
 
 def plain_json(value: Any) -> Any:
-    """Recursively serialise `to_json_data()` objects and drop every `None` value from mappings."""
+    """Recursively serialise `to_json_data()` objects and drop every `None` value from mappings.
+
+    Objects that render exactly (dashboards/core/exact.py: `renders_exactly`) are the exception: their
+    JSON is what an imported dashboard holds, nulls included, and is kept as it is."""
+    if getattr(value, "renders_exactly", False):
+        return value.to_json_data()
     to_json_data = getattr(value, "to_json_data", None)
     if to_json_data is not None:
         return plain_json(to_json_data())

@@ -287,6 +287,8 @@ class RowHeader(core.RowPanel):
 
     collapsed: bool = attr.ib(default=False, validator=in_([False]))
     source: Location = source_field()  # grid() passes the Row's, where the author wrote the title
+    raw: Any = attr.ib(default=None, kw_only=True)  # an imported header's other keys (exact.Raw)
 
     def to_json_data(self) -> dict[str, Any]:
-        return keep_keys(super().to_json_data(), ROW_KEYS)
+        data = keep_keys(super().to_json_data(), ROW_KEYS)
+        return merged(data, self.raw.json) if self.raw is not None else data

@@ -13,6 +13,10 @@ from typing import Any
 from dashboards.core.conventions import GRID_COLUMNS
 
 SCHEDULER_BASE_INTERVAL_S = 10  # Grafana evaluates rule groups on multiples of this
+# Panel types that query no datasource (Grafana's own lists, text), so they need none; and rows.
+QUERYLESS_PANEL_TYPES = frozenset(
+    {"row", "text", "news", "dashlist", "alertlist", "annolist", "welcome", "gettingstarted"}
+)
 
 
 class DefinitionError(Exception):
@@ -40,7 +44,8 @@ def _overlap(first: dict[str, int], second: dict[str, int]) -> bool:
 
 
 def check_dashboard(module: str, name: str, dashboard: dict[str, Any]) -> None:
-    """Unique panel ids, a {type, uid} datasource on every data panel, panels inside the grid, no overlaps."""
+    """Unique panel ids, a {type, uid} datasource on every data panel, panels inside the grid, no overlaps.
+    A library panel's datasource is in its model, in Grafana's library, not here."""
     panels = dashboard.get("panels", [])
     seen: dict[int, str] = {}
     for panel in panels:
@@ -50,7 +55,8 @@ def check_dashboard(module: str, name: str, dashboard: dict[str, Any]) -> None:
                 module, name, f"duplicate panel id {panel.get('id')} ('{seen[panel['id']]}' and '{title}')"
             )
         seen[panel.get("id")] = title
-        if panel.get("type") != "row" and not {"type", "uid"} <= set(panel.get("datasource") or {}):
+        queries = panel.get("type") not in QUERYLESS_PANEL_TYPES and "libraryPanel" not in panel
+        if queries and not {"type", "uid"} <= set(panel.get("datasource") or {}):
             raise DefinitionError(
                 module, name, f"panel '{title}' has no datasource (give it queries, all on one datasource)"
             )

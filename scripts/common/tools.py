@@ -9,6 +9,7 @@ INSTALL_HINTS = {
     "promtool": "apt-get install prometheus",
     "prometheus": "apt-get install prometheus",
     "node": "apt-get install nodejs npm (Node.js 20+)",
+    "redis-server": "apt-get install redis-server (make system-deps)",
 }
 
 

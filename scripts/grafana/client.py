@@ -146,6 +146,22 @@ def _message_of(body: Any) -> str:
     return _clip(json.dumps(body)) if body else "empty answer"  # e.g. /api/health: {"database": "failing"}
 
 
+def _is_manager_refusal(message: str) -> bool:
+    """The app platform's refusals to change another manager's object (pkg/storage/unified/apistore/
+    managed.go): a fact about that object, not a missing role."""
+    return "manager" in message or "managed by a repository" in message
+
+
+def is_concurrent_edit(status: int, body: Any, message: str) -> bool:
+    """Someone saved the object between our read and our write: 412 version-mismatch (legacy /api up to
+    12.x; a stale `metadata.generation` on /apis, pkg/registry/apis/dashboard/validate.go), or 409 - a
+    stale resourceVersion on /apis ("the object has been modified"), and on 13.x's /api/dashboards/db
+    ("Dashboard already exists. Use overwrite flag to update.", grafana/grafana #122027)."""
+    if status == 412:
+        return isinstance(body, dict) and body.get("status") == "version-mismatch"
+    return status == 409 and ("has been modified" in message or "Use overwrite flag" in message)
+
+
 def _transient_status(status: int) -> bool:
     return status >= 500 or status == TOO_MANY_REQUESTS
 
@@ -183,15 +199,15 @@ def explain(error: Exception, what: str, url: str) -> PublishError:
             status,
             body,
         )
+    if status == 403 and _is_manager_refusal(message):
+        return PublishError(f"{what}: Grafana refused the write (403): {message}", status=status, body=body)
     if status == 403:
         return PublishError(
             f"{what}: permission denied by Grafana (403): {_needed_role(message)}", ExitCode.CONFIG, status
         )
-    if status == 412 and isinstance(body, dict) and body.get("status") == "version-mismatch":
+    if is_concurrent_edit(status, body, message):
         return PublishError(
-            f"{what}: changed in Grafana while publishing (412 version-mismatch); run the publish again",
-            status=status,
-            body=body,
+            f"{what}: edited concurrently, re-run the plan ({status} {message})", status=status, body=body
         )
     if message.lower() in ("folder not found", "invalid alert rule: folder does not exist"):
         return PublishError(

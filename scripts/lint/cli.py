@@ -2,13 +2,15 @@
 and only use metrics, labels and Loki stream labels the app really has.
 
     python -m scripts.lint [--dir provisioning/grafana] [--json] [--readme README.md]
-                           [--cases dashboards/alerts.cases.yaml]
+                           [--cases dashboards/alerts.cases.yaml] [--foreign]
 
 Prints a table (source, where, rule, status, message) of every failed or waived check, the source being the
 definitions module and line that built the object (sources.json), and exits 1 when anything
 failed, 2 when the lint itself cannot run (no rendered files, promtool/node missing, --readme/--cases
-unreadable). The checks live in scripts/lint/: dashboards.py, alerts.py, queries.py (+ promql.py,
-logql.py), contributing.py (runbook sections and alert rule cases); waivers in waivers.py.
+unreadable). `--foreign` skips the checks against the app's registry for dashboards of other services
+(those without the `chat` tag, e.g. imported ones: scripts/lint/foreign.py). The checks live in
+scripts/lint/: dashboards.py, alerts.py, queries.py (+ promql.py, logql.py), contributing.py (runbook
+sections and alert rule cases); waivers in waivers.py.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from scripts.common.tools import ToolMissingError
 from scripts.lint.alerts import lint_alert_rules
 from scripts.lint.contributing import Guides, lint_guides, load_guides
 from scripts.lint.dashboards import check_embeddable, lint_dashboard
+from scripts.lint.foreign import foreign_summary, without_app_checks
 from scripts.lint.queries import check_variable_queries, lint_queries
 from scripts.lint.registry import Registry, build_registry
 from scripts.lint.waivers import WAIVERS, Waiver, apply_waivers
@@ -130,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cases", type=Path, default=CASES_PATH, help="the alert rule cases (default: the repository's)"
     )
+    parser.add_argument(
+        "--foreign",
+        action="store_true",
+        help="skip the app-registry checks for dashboards of other services (no `chat` tag)",
+    )
     args = parser.parse_args(argv)
     if not (args.dir / "dashboards").is_dir():
         print(
@@ -148,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     except ToolMissingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.CONFIG
+    if args.foreign:
+        findings = without_app_checks(findings, rendered.dashboards)
     failed = [f for f in findings if f.status == "fail"]
     summary = {
         "dashboards": len(rendered.dashboards),
@@ -170,4 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             f"lint: {summary['dashboards']} dashboards, {summary['panels']} panels, {summary['alert_rules']} "
             f"alert rules: {summary['failed']} failed, {summary['waived']} waived"
         )
+        foreign = foreign_summary(findings, rendered.dashboards)
+        if foreign:
+            print(foreign)
     return ExitCode.FAILED if failed else ExitCode.OK

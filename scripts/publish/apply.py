@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from scripts.common.exits import ExitCode
 from scripts.grafana.errors import PublishError
-from scripts.publish.kinds import KINDS, STAGE_COUNT, stage_of
+from scripts.publish.kinds import STAGE_COUNT, stage_of, write
 from scripts.publish.model import Change, Plan
 from scripts.publish.writers import Writer
 
@@ -44,7 +44,7 @@ def apply_plan(
 
     def run(change: Change) -> Outcome:
         try:
-            return Outcome(change, OK, url=KINDS[change.kind].write(writer, change))
+            return Outcome(change, OK, url=write(writer, change))
         except PublishError as error:
             return Outcome(change, FAILED, error=str(error), exit_code=error.exit_code)
 

@@ -2,6 +2,7 @@
 
     python -m scripts.publish [--env NAME] [--dir DIR] [--plan [--detailed-exitcode]] [--diff] [--json]
                               [--force] [--prune] [--only KIND/KEY ...] [--wait SECONDS]
+                              [--api legacy|apps|auto]
 
 Steps: health check (GET /api/health; `--wait` retries for a freshly started Grafana), plan (read what
 Grafana has and compare it semantically with provisioning/grafana/), then write only what changed:
@@ -23,6 +24,16 @@ drifted objects of ours. Objects of ours no longer in code are listed as orphans
 deleted only with --prune. See scripts/publish/plan.py for how ownership and our last publish are
 recognised (and scripts/publish/compare.py for the markers).
 
+Which API: `--api auto` (default) asks a Grafana 13 (GET /apis) whether it serves dashboard.grafana.app and
+folder.grafana.app; then folder and dashboards are published
+as resources there (scripts/publish/apps_plan.py, apps_writer.py), with Grafana's manager annotations
+instead of the marker, and the plan asks Grafana to validate every write without storing it (dryRun=All)
+and shows what it would reject. Otherwise (Grafana 11 and 12, see scripts/grafana/apps.py choose_api)
+the legacy /api. `--api legacy` / `--api apps` force one. Alerting always goes through the alerting
+provisioning API.
+A dashboard managed by another tool (Terraform, kubectl, file provisioning) is refused (exit 3) unless
+--force; one managed by a Git Sync repository is never written.
+
 Configuration (environment): GRAFANA_URL, GRAFANA_TOKEN (service-account token, role Admin because of
 the alerting provisioning API) or GRAFANA_USER + GRAFANA_PASSWORD, GRAFANA_ORG_ID, GRAFANA_PUBLIC_URL
 (base of the printed dashboard/embed URLs; default GRAFANA_URL), GRAFANA_TIMEOUT (seconds, default 10),
@@ -35,8 +46,9 @@ Exit codes:
     1  failed: Grafana unreachable, or a write was rejected (see the one-line error)
     2  configuration error: missing/invalid settings or rendered files, bad credentials (401),
        insufficient role (403)
-    3  refused: an object of ours was edited in Grafana (use --force), or one of our uids is someone
-       else's object (never overwritten)
+    3  refused: an object of ours was edited in Grafana or is managed by another tool (use --force), or
+       one of our uids is someone else's object (never overwritten)
+A plan whose dry run Grafana rejected exits 1 (the publish would fail).
 With --plan --detailed-exitcode: 0 no changes, 2 changes pending, 3 drift or not ours, 1 any error.
 """
 
@@ -53,10 +65,12 @@ from typing import Any, TextIO
 
 from scripts.common.exits import ExitCode
 from scripts.common.paths import REPO_ROOT
+from scripts.grafana.apps import ApiChoice, choose_api, current_org
 from scripts.grafana.client import Grafana
 from scripts.grafana.errors import PublishError, config_error
 from scripts.grafana.target import Target, load_target, request_timeout, safe_url
 from scripts.publish.apply import FAILED, OK, Outcome, apply_plan
+from scripts.publish.apps_writer import AppsWriter
 from scripts.publish.desired import Desired, load_desired
 from scripts.publish.kinds import change_diff
 from scripts.publish.model import Action, Change, Kind, Plan
@@ -98,6 +112,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="KIND/KEY",
         help="plan and publish only these objects, e.g. dashboard/chat-overview (repeatable)",
     )
+    parser.add_argument(
+        "--api",
+        choices=("auto", "apps", "legacy"),
+        default="auto",
+        help="publish folder and dashboards through the app platform (/apis) or the legacy /api "
+        "(auto: /apis when Grafana serves it)",
+    )
     args = parser.parse_args(argv)
     if args.detailed_exitcode and not args.plan_only:
         parser.error("--detailed-exitcode goes with --plan: a publish exits 0, 1, 2 or 3 as documented")
@@ -126,7 +147,7 @@ def selected(plan: Plan, only: list[str], suffix: str) -> Plan:
         return plan
     wanted = {tuple(item.split("/", 1)) for item in only}
     keys = {(kind, key + suffix) for kind, key in wanted} | wanted
-    return Plan([c for c in plan.changes if (c.kind, c.key) in keys], plan.grafana_version)
+    return Plan([c for c in plan.changes if (c.kind, c.key) in keys], plan.grafana_version, plan.api)
 
 
 # ---- output ----------------------------------------------------------------------------------------------
@@ -135,22 +156,45 @@ def _summary(plan: Plan) -> str:
     return "plan: " + ", ".join(f"{n} {action}" for action, n in counts.items())
 
 
+def _api_of(change: Change) -> str:
+    return change.api or "/api"
+
+
 def print_plan(plan: Plan, target: Target, show_diff: bool, force: bool, out: TextIO) -> None:
     where = f"Grafana {safe_url(target.url)} ({plan.grafana_version})"
     print(f"{where}, env {target.name}, folder {target.folder_uid}", file=out)
+    if plan.api:
+        print(f"folder and dashboards through {plan.api}; alerting through /api", file=out)
     for change in plan.changes:
         note = f" - {change.reason}" if change.reason else ""
         if change.action == Action.DRIFTED:
             verb = "overwrites" if change.desired is not None else "deletes"
             note += f" (--force {verb} it)" if not force else f" (--force given: publishing {verb} it)"
+        elif change.action == Action.MANAGED:
+            note += " (--force takes it over)" if not force else " (--force given: taking it over)"
         elif change.action == Action.NOT_OURS and change.desired is not None:
             note += " (refused: our code has an object of this uid; rename ours)"
-        print(f"  {change.action:<10} {change.label}{note}", file=out)
+        via = f" [{_api_of(change)}]" if change.kind in (Kind.FOLDER, Kind.DASHBOARD) else ""
+        print(f"  {change.action:<10} {change.label}{note}{via}", file=out)
+        if change.rejection:
+            print(f"      rejected by Grafana (dry run): {change.rejection}", file=out)
         if change.action == Action.DRIFTED or (show_diff and change.action != Action.UNCHANGED):
             diff = change_diff(change)
             if diff:
                 print("\n".join("      " + line for line in diff.splitlines()), file=out)
     print(_summary(plan), file=out)
+
+
+def dry_run(writer: Writer, plan: Plan, force: bool, pool: ThreadPoolExecutor) -> None:
+    """Ask Grafana to validate each folder/dashboard write without storing it (app platform only); its
+    answer goes onto the change as `rejection`."""
+    if not isinstance(writer, AppsWriter):
+        return
+    checked = [
+        c for c in plan.writes(force) if c.kind in (Kind.FOLDER, Kind.DASHBOARD) and c.desired is not None
+    ]
+    for change, rejection in zip(checked, pool.map(writer.dry_run, checked), strict=True):
+        change.rejection = rejection
 
 
 def _urls(plan: Plan, outcomes: list[Outcome], desired: Desired, target: Target) -> dict[str, Any]:
@@ -183,13 +227,22 @@ def _exit_code(plan: Plan, outcomes: list[Outcome], force: bool, detailed: bool)
     failed = [o for o in outcomes if o.status == FAILED]
     if failed:  # a refused write of configuration (401/403) says so, like the same refusal in the plan
         return ExitCode.CONFIG if all(o.exit_code == ExitCode.CONFIG for o in failed) else ExitCode.FAILED
-    if plan.refused() or (plan.drifted() and not force):
+    if plan.rejected():
+        return ExitCode.FAILED  # the publish would fail: Grafana said so
+    if plan.refused() or ((plan.drifted() or plan.managed()) and not force):
         return ExitCode.DRIFT
     return ExitCode.CHANGES_PENDING if detailed and plan.pending() else ExitCode.OK
 
 
 def _change_json(change: Change, with_diff: bool) -> dict[str, Any]:
-    item = {"kind": change.kind, "key": change.key, "action": change.action, "reason": change.reason}
+    item = {
+        "kind": change.kind,
+        "key": change.key,
+        "action": change.action,
+        "reason": change.reason,
+        "api": _api_of(change),
+        "rejection": change.rejection,
+    }
     if with_diff:
         item["diff"] = change_diff(change)
     return item
@@ -202,16 +255,23 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     desired = load_desired(args.dir, target, require_secrets=not args.plan_only)
     grafana = Grafana(target, timeout_s=request_timeout(os.environ))
     version = grafana.wait_healthy(args.wait)
+    choice = choose_api(grafana, args.api, version, lambda: target.org_id or current_org(grafana))
+    writer = _writer(grafana, desired, choice)
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        plan = selected(build_plan(grafana, desired, pool, prune=args.prune), args.only, target.uid_suffix)
+        plan = build_plan(grafana, desired, pool, prune=args.prune, api=choice)
+        plan = selected(plan, args.only, target.uid_suffix)
         plan.grafana_version = version
+        if args.plan_only:
+            dry_run(writer, plan, args.force, pool)
         if not args.json:
             print_plan(plan, target, args.diff, args.force, out)
+            if args.plan_only and not choice.apps and plan.writes(args.force):
+                print(
+                    "no server-side dry run on the legacy /api: Grafana checks the writes at publish",
+                    file=out,
+                )
         outcomes: list[Outcome] = []
         if not args.plan_only:
-            writer = Writer(
-                grafana, desired.folder_uid, current_revision(), desired.rule_sources, desired.owner
-            )
             outcomes = apply_plan(writer, plan, pool, args.force, None if args.json else _progress)
     code = _exit_code(plan, outcomes, args.force, args.detailed_exitcode)
     urls = _urls(plan, outcomes, desired, target)
@@ -219,6 +279,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         report = {
             "grafana": safe_url(target.url),
             "version": version,
+            "api": choice.name,
             "env": target.name,
             "applied": not args.plan_only,
             "plan": [_change_json(c, args.diff) for c in plan.changes],
@@ -240,7 +301,40 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         print(file=out)
         return code
     _print_results(outcomes, plan, args, urls, out)
+    _print_import_hints(plan, desired, target, args, out)
     return code
+
+
+def _writer(grafana: Grafana, desired: Desired, choice: ApiChoice) -> Writer:
+    revision = current_revision()
+    if choice.apps:
+        return AppsWriter(
+            grafana,
+            desired.folder_uid,
+            revision,
+            desired.rule_sources,
+            desired.owner,
+            choice,
+            desired.dashboard_sources,
+        )
+    return Writer(grafana, desired.folder_uid, revision, desired.rule_sources, desired.owner)
+
+
+def _print_import_hints(
+    plan: Plan, desired: Desired, target: Target, args: argparse.Namespace, out: TextIO
+) -> None:
+    """For each refused UI edit: the command that turns it into code (scripts/import)."""
+    if args.force:
+        return
+    env = f" --env {target.name}" if args.env else ""
+    for change in plan.drifted():
+        module = desired.dashboard_sources.get(change.key)
+        if change.kind == Kind.DASHBOARD and change.desired is not None and module:
+            print(
+                f"  keep the edit of {change.label} in code: "
+                f"python -m scripts.import --uid {change.key} --into {module}{env}",
+                file=out,
+            )
 
 
 def _print_results(
@@ -261,6 +355,16 @@ def _print_results(
             "into code, or re-run with --force to overwrite it",
             file=out,
         )
+    if plan.managed() and not args.force:
+        names = ", ".join(c.label for c in plan.managed())
+        print(
+            f"refused: {names} managed in Grafana by another tool (see the plan); left as it is, "
+            "re-run with --force to take it over",
+            file=out,
+        )
+    if plan.rejected():
+        names = ", ".join(c.label for c in plan.rejected())
+        print(f"rejected: Grafana's dry run refused {names}; `make publish` would fail there", file=out)
     if plan.refused():
         names = ", ".join(c.label for c in plan.refused())
         print(

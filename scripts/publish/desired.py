@@ -18,15 +18,16 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dashboards.core.conventions import UID_PATTERN, WEBHOOK_TOKEN_PLACEHOLDER
+from scripts.grafana.datasources import map_datasources
 from scripts.grafana.errors import config_error
 from scripts.grafana.target import Target
 from scripts.publish.compare import OWNER_LABEL, owner_matcher, with_route_marker
-from scripts.rendered.layout import DASHBOARDS_DIR, RULES_FILE
+from scripts.rendered.layout import DASHBOARDS_DIR, RULES_FILE, dashboard_source_key
 from scripts.rendered.slug import slugify
 from scripts.rendered.tree import load_tree
 
@@ -46,26 +47,9 @@ class Desired:
     owner: str
     embeds: list[dict[str, Any]]
     rule_sources: dict[str, str]  # rule uid -> definitions module, for rejection messages
-
-
-def map_datasources(node: Any, mapping: Mapping[str, str]) -> Any:
-    """A copy of `node` with datasource uids rewritten through `mapping` (no-op for an empty mapping)."""
-    if not mapping:
-        return node
-    if isinstance(node, list):
-        return [map_datasources(item, mapping) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out = {key: map_datasources(value, mapping) for key, value in node.items()}
-    datasource = out.get("datasource")
-    if isinstance(datasource, dict) and datasource.get("uid") in mapping:
-        out["datasource"] = {**datasource, "uid": mapping[datasource["uid"]]}
-    if out.get("datasourceUid") in mapping:
-        out["datasourceUid"] = mapping[out["datasourceUid"]]
-    current = out.get("current")
-    if out.get("type") == "datasource" and isinstance(current, dict) and current.get("value") in mapping:
-        out["current"] = {"text": mapping[current["value"]], "value": mapping[current["value"]]}
-    return out
+    # dashboard uid (in this target) -> the module that defines it ("dashboards/chat_overview.py"): the
+    # source path annotation, and where `python -m scripts.import` puts a UI edit
+    dashboard_sources: dict[str, str] = field(default_factory=dict)
 
 
 def _with_webhook_token(
@@ -202,4 +186,9 @@ def load_desired(
         owner=target.owner,
         embeds=[_embed(e, target, titles) for e in tree.embeds],
         rule_sources={_uid(uid, target): module for uid, module in tree.rule_sources.items()},
+        dashboard_sources={
+            _uid(d.uid, target): tree.sources[dashboard_source_key(d.uid)].rsplit(":", 1)[0]
+            for d in tree.dashboards
+            if dashboard_source_key(d.uid) in tree.sources
+        },
     )

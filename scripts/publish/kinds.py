@@ -26,7 +26,7 @@ from scripts.publish.writers import Writer
 @dataclass(frozen=True)
 class KindRow:
     normalise: Callable[[Any], Any]  # an object as compared and shown in diffs
-    write: Callable[[Writer, Change], str]  # applies one change; returns the object's URL path, if any
+    writer: str  # the Writer method that applies one change and returns the object's URL path, if any
     stage: int
     delete_stage: int | None = None  # when its deletes run (None: this kind is never deleted)
 
@@ -35,13 +35,20 @@ def _as_is(obj: Any) -> Any:
     return obj
 
 
+def write(writer: Writer, change: Change) -> str:
+    """Apply one change with the writer's method for its kind (by name: an app-platform writer overrides
+    folders and dashboards)."""
+    method: Callable[[Change], str] = getattr(writer, KINDS[change.kind].writer)
+    return method(change)
+
+
 KINDS: dict[Kind, KindRow] = {
-    Kind.FOLDER: KindRow(_as_is, Writer.folder, stage=0),
-    Kind.CONTACT_POINT: KindRow(normalise_contact_point, Writer.contact_point, stage=1),
-    Kind.POLICY: KindRow(normalise_policy, Writer.policy, stage=2),
-    Kind.DASHBOARD: KindRow(dashboard_content, Writer.dashboard, stage=3, delete_stage=6),
-    Kind.RULE_GROUP: KindRow(normalise_group, Writer.rule_group, stage=4),
-    Kind.ALERT_RULE: KindRow(normalise_rule, Writer.alert_rule, stage=5, delete_stage=5),
+    Kind.FOLDER: KindRow(_as_is, "folder", stage=0),
+    Kind.CONTACT_POINT: KindRow(normalise_contact_point, "contact_point", stage=1),
+    Kind.POLICY: KindRow(normalise_policy, "policy", stage=2),
+    Kind.DASHBOARD: KindRow(dashboard_content, "dashboard", stage=3, delete_stage=6),
+    Kind.RULE_GROUP: KindRow(normalise_group, "rule_group", stage=4),
+    Kind.ALERT_RULE: KindRow(normalise_rule, "alert_rule", stage=5, delete_stage=5),
 }
 STAGE_COUNT = 1 + max(max(row.stage, row.delete_stage or 0) for row in KINDS.values())
 

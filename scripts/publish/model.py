@@ -24,6 +24,7 @@ class Action(StrEnum):
     DELETE = "delete"  # only with --prune
     ORPHAN = "orphan"  # ours, in Grafana, no longer in code: deleted with --prune
     NOT_OURS = "not-ours"  # someone else's object: never written, changed or deleted
+    MANAGED = "managed"  # managed by another tool (Terraform, kubectl, file provisioning): --force takes it
 
 
 WRITES = frozenset({Action.CREATE, Action.UPDATE, Action.DELETE})
@@ -39,8 +40,13 @@ class Change:
     live: Any = None  # the live object, normalised for display
     base: Any = None  # drifted dashboards: what we last published (normalised), when found
     base_label: str = ""
-    version: int = 0  # live version of a folder/dashboard, for optimistic locking
+    version: int = 0  # live version (generation) of a folder/dashboard, for optimistic locking
     url: str = ""
+    api: str = ""  # the API this object goes through: "/apis" (app platform) or "/api"
+    resource_version: str = ""  # app platform: the live object's resourceVersion, the optimistic lock
+    stored_version: str = ""  # app platform: the schema the live dashboard is stored in when not ours (v2)
+    live_annotations: dict[str, str] | None = None  # app platform: the live object's annotations
+    rejection: str = ""  # what Grafana answered the server-side dry run of this write ("" = accepted)
 
     @property
     def label(self) -> str:
@@ -51,13 +57,23 @@ class Change:
 class Plan:
     changes: list[Change]
     grafana_version: str = ""
+    api: str = ""  # which API dashboards and folders go through, and why (ApiChoice.describe())
 
     def writes(self, force: bool) -> list[Change]:
         """The changes that a publish applies (drifted ones only with --force)."""
-        return [c for c in self.changes if c.action in WRITES or (force and c.action == Action.DRIFTED)]
+        forced = (Action.DRIFTED, Action.MANAGED)
+        return [c for c in self.changes if c.action in WRITES or (force and c.action in forced)]
 
     def drifted(self) -> list[Change]:
         return [c for c in self.changes if c.action == Action.DRIFTED]
+
+    def managed(self) -> list[Change]:
+        """Ours in code, managed in Grafana by another tool: written only with --force."""
+        return [c for c in self.changes if c.action == Action.MANAGED]
+
+    def rejected(self) -> list[Change]:
+        """Writes Grafana's server-side dry run refused."""
+        return [c for c in self.changes if c.rejection]
 
     def refused(self) -> list[Change]:
         """Objects in code that collide with someone else's: publishing them would overwrite it."""

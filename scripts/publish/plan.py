@@ -26,8 +26,11 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from scripts.grafana import apps
+from scripts.grafana.apps import LEGACY, ApiChoice
 from scripts.grafana.client import Grafana
 from scripts.grafana.errors import PublishError, is_not_found
+from scripts.publish import apps_plan
 from scripts.publish.compare import (
     MARKER_KEY,
     OWNER_LABEL,
@@ -160,7 +163,12 @@ def plan_dashboard(
     )
     in_folder = meta.get("folderUid", "") == folder_uid
     marker = live.get(MARKER_KEY)
-    if marker is not None and not written_by(marker, owner, uid):
+    if meta.get("provisioned"):  # the file provisioner's (the only manager a legacy read shows)
+        source = meta.get("provisionedExternalId") or "a provisioning file"
+        # ours in code: refused unless --force; not in code: someone else's, never deleted
+        change.action = Action.MANAGED if desired is not None else Action.NOT_OURS
+        change.reason = f"managed by file provisioning, from {source}"
+    elif marker is not None and not written_by(marker, owner, uid):
         change.action, change.reason = Action.NOT_OURS, _not_ours_reason(live, meta)
     elif desired is not None and in_folder and content_hash(desired) in _live_hashes(live):
         change.action = Action.UNCHANGED
@@ -381,11 +389,22 @@ def _orphaned(change: Change, prune: bool) -> Change:
     return change
 
 
-def build_plan(grafana: Grafana, desired: Desired, pool: ThreadPoolExecutor, prune: bool = False) -> Plan:
-    """Read everything we manage from Grafana (reads run on `pool`) and decide each object's action."""
-    folder = _plan_folder(grafana, desired)
+def build_plan(
+    grafana: Grafana,
+    desired: Desired,
+    pool: ThreadPoolExecutor,
+    prune: bool = False,
+    api: ApiChoice = LEGACY,
+) -> Plan:
+    """Read everything we manage from Grafana (reads run on `pool`) and decide each object's action.
+    Folder and dashboards go through `api` (apps_plan.py on the app platform), alerting through the
+    alerting provisioning API, which has no app-platform counterpart the publisher uses."""
+    folder = (
+        apps_plan.plan_folder(apps.folders(grafana, api), desired)
+        if api.apps
+        else _plan_folder(grafana, desired)
+    )
     folder_exists = folder.action != Action.CREATE
-    hits = search_dashboards(grafana)
     owner = desired.owner
     tree: dict[str, Any] = {}
     if desired.policy is not None or desired.contact_points:
@@ -402,28 +421,42 @@ def build_plan(grafana: Grafana, desired: Desired, pool: ThreadPoolExecutor, pru
     rules = grafana.call("alert rules", lambda api: api.alertingprovisioning.get_alertrules_all())
     by_uid = {str(r.get("uid")): r for r in rules}
 
-    def dashboard(uid: str) -> Change:
-        if uid not in hits:
-            return Change(Kind.DASHBOARD, uid, Action.CREATE, desired=desired.dashboards[uid])
-        return plan_dashboard(grafana, uid, desired.dashboards[uid], desired.folder_uid, owner)
-
-    def stale_dashboard(uid: str) -> Change:
-        return _orphaned(plan_dashboard(grafana, uid, None, desired.folder_uid, owner), prune)
-
-    changes += _gather(pool, dashboard, desired.dashboards)
+    dashboards, stale = (
+        apps_plan.plan_dashboards(grafana, api, desired, pool)
+        if api.apps
+        else _legacy_dashboards(grafana, desired, pool)
+    )
+    changes += dashboards
     for group_changes in pool.map(
         lambda g: _plan_rule_group(grafana, g, folder_exists, prune, owner, by_uid), desired.rule_groups
     ):
         changes += group_changes
     # Listed in every plan, deleted only with --prune (and only ours).
+    changes += [_orphaned(change, prune) for change in stale]
+    changes += _plan_stale_rules(rules, desired, prune)
+    return Plan(changes, api=api.describe())
+
+
+def _legacy_dashboards(
+    grafana: Grafana, desired: Desired, pool: ThreadPoolExecutor
+) -> tuple[list[Change], list[Change]]:
+    """The dashboards of code, and those in our folder no longer in code, through the legacy /api."""
+    hits = search_dashboards(grafana)
+
+    def dashboard(uid: str) -> Change:
+        if uid not in hits:
+            return Change(Kind.DASHBOARD, uid, Action.CREATE, desired=desired.dashboards[uid])
+        return plan_dashboard(grafana, uid, desired.dashboards[uid], desired.folder_uid, desired.owner)
+
+    def stale_dashboard(uid: str) -> Change:
+        return plan_dashboard(grafana, uid, None, desired.folder_uid, desired.owner)
+
     stale = [
         uid
         for uid, hit in hits.items()
         if hit.get("folderUid") == desired.folder_uid and uid not in desired.dashboards
     ]
-    changes += _gather(pool, stale_dashboard, stale)
-    changes += _plan_stale_rules(rules, desired, prune)
-    return Plan(changes)
+    return _gather(pool, dashboard, desired.dashboards), _gather(pool, stale_dashboard, stale)
 
 
 def _gather(pool: ThreadPoolExecutor, fn: Callable[[Any], Change], items: Iterable[Any]) -> list[Change]:

@@ -1,7 +1,8 @@
 """Write one change to Grafana, idempotently: a repeated request whose answer was lost is not a failure.
 
 Dashboards are saved with `overwrite: false` and the live version we planned against: if someone saves
-the dashboard between plan and write, Grafana answers 412 and we report it instead of losing the edit.
+the dashboard between plan and write, Grafana answers 412 (409 on 13.x) and we report it instead of
+losing the edit. The app-platform writer (apps_writer.py) does the same with resourceVersion.
 
 Retries repeat requests whose answer was lost, so a write may already have been applied when it is
 repeated. Whenever Grafana then refuses it (412 for a dashboard, "already exists" for a folder or contact
@@ -31,6 +32,7 @@ from scripts.publish.revision import Revision
 # object specification") or 409 in newer releases. The read-back decides, so a broad set is harmless.
 TAKEN_STATUSES = (400, 409, 412)
 CONFLICT = 409
+CONCURRENT = (409, 412)  # how Grafana refuses a write based on a stale version (client.is_concurrent_edit)
 POLICY_ATTEMPTS = 3
 
 
@@ -198,7 +200,8 @@ class Writer:
         try:
             answer = self.grafana.call(change.label, lambda api: api.dashboard.update_dashboard(body))
         except PublishError as error:
-            if error.status != 412 or not self._already_applied(change.key, body["dashboard"]):
+            # A conflict (412 up to 12.x, 409 on 13.x) after a lost answer may be our own save.
+            if error.status not in CONCURRENT or not self._already_applied(change.key, body["dashboard"]):
                 raise
             return change.url
         return str(answer.get("url", ""))

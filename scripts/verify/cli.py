@@ -3,17 +3,19 @@ and that every PromQL alert fires when it must and stays quiet otherwise.
 
     python -m scripts.verify [--dir provisioning/grafana] [--seconds 8] [--work-dir DIR] [--alerts-only]
 
-1. Starts the app on a free port (scripts/common/procs.running_app) and a real Prometheus on another, scraping
-   the app every second as job "chat" and itself as job "prometheus".
-2. Drives traffic with the load generator (scripts/common/load.run_load), bad frames included, so every
-   series moves.
+1. Starts a real Redis and two app replicas fanned out through it (CHAT_REDIS_URL), each on a free port
+   (scripts/common/procs.running_app), and a real Prometheus on another, scraping both replicas every second
+   as job "chat" and itself as job "prometheus".
+2. Drives traffic with the load generator (scripts/common/load.run_load) into both replicas at once, bad
+   frames included, so every series moves on each of them.
 3. Runs every Prometheus panel query (query_range over the traffic window, or an instant query) and every
    PromQL alert query through Prometheus's HTTP API, with Grafana's variables substituted as Grafana
    would: $__interval/$__rate_interval from the window and the 1 s scrape interval, $job/$instance from
-   label_values() on this Prometheus. Every query must return at least one series with a real number.
+   label_values() on this Prometheus. Every query must return at least one series with a real number, and
+   a panel whose legend names {{instance}} one series per replica.
    Loki panels and LogQL alerts are listed as not verifiable (no Loki here), never counted as passing.
-4. Induces "app down" for real: the translated chat-app-down rule is quiet while the app runs and fires
-   once verify stops the app.
+4. Induces "replica cut off from the broker" and "app down" for real: each translated rule is quiet while
+   Redis (then the app) runs and fires once verify kills Redis (then stops the replicas).
 5. Runs the promtool alert tests (scripts/verify/alert_tests.py) for every PromQL alert.
 
 `--alerts-only` (`make alert-tests`) runs step 5 alone: promtool over the rendered rules and the cases in
@@ -31,6 +33,8 @@ import contextlib
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
@@ -42,14 +46,23 @@ from scripts.common.load import LoadError, LoadSpec, run_load
 from scripts.rendered.layout import OUTPUT_DIR
 from scripts.rendered.tree import RenderedTree, load_tree
 from scripts.verify.alert_tests import run_alert_tests
-from scripts.verify.queries import QueryResult, check_alert_queries, check_app_down_live, check_panels
+from scripts.verify.queries import (
+    QueryResult,
+    check_alert_queries,
+    check_app_down_live,
+    check_cut_off_live,
+    check_panels,
+)
 from scripts.verify.stack import exit_cleanly_on_termination, live_stack, wait_for_scrapes
 
 
-def drive_traffic(app_url: str, seconds: float) -> str:
-    """Real websocket clients, 20 % bad frames so every rejection reason has a series that moves."""
-    result = run_load(LoadSpec(url=app_url, clients=4, seconds=seconds, rate=40, bad_ratio=0.2))
-    return result.summary()
+def drive_traffic(app_urls: tuple[str, ...], seconds: float) -> str:
+    """Real websocket clients on every replica at once, 20 % bad frames so every rejection reason has a
+    series that moves on each."""
+    spec = LoadSpec(url="", clients=4, seconds=seconds, rate=40 / len(app_urls), bad_ratio=0.2)
+    with ThreadPoolExecutor(max_workers=len(app_urls)) as pool:
+        results = list(pool.map(lambda url: run_load(replace(spec, url=url)), app_urls))
+    return "; ".join(f"{url}: {result.summary()}" for url, result in zip(app_urls, results, strict=True))
 
 
 def verify_live(tree: RenderedTree, work_dir: Path, seconds: float) -> list[QueryResult]:
@@ -57,14 +70,16 @@ def verify_live(tree: RenderedTree, work_dir: Path, seconds: float) -> list[Quer
         wait_for_scrapes(stack.prometheus_url, APP_JOB, 1)
         start = time.time()
         print(
-            f"verify: app {stack.app_url}, prometheus {stack.prometheus_url}; traffic {seconds:g}s",
+            f"verify: app replicas {', '.join(stack.app_urls)}, prometheus {stack.prometheus_url}; "
+            f"traffic {seconds:g}s",
             flush=True,
         )
-        print(f"verify: load: {drive_traffic(stack.app_url, seconds)}", flush=True)
+        print(f"verify: load: {drive_traffic(stack.app_urls, seconds)}", flush=True)
         wait_for_scrapes(stack.prometheus_url, APP_JOB, 2)  # the last traffic is scraped
         window = (start, time.time())
-        results = check_panels(stack.prometheus_url, tree, window)
+        results = check_panels(stack.prometheus_url, tree, window, instances=len(stack.app_urls))
         results += check_alert_queries(stack.prometheus_url, tree, window)
+        results += check_cut_off_live(stack, tree)
         return results + check_app_down_live(stack, tree)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -38,8 +38,10 @@ from scripts.verify.explain import explain_no_data
 from scripts.verify.stack import SCRAPE_INTERVAL_S, LiveStack, VerifyError, prometheus_api
 from scripts.verify.translate import translate_rule
 
-APP_DOWN_RULE = "chat-app-down"  # the one alert verify induces live, by stopping the app
-APP_DOWN_TIMEOUT_S = 30.0  # generous: CI has 2 loaded cores
+APP_DOWN_RULE = "chat-app-down"  # induced live by stopping the app
+CUT_OFF_RULE = "chat-replica-cut-off"  # induced live by killing Redis under the replicas
+PER_INSTANCE_LEGEND = "{{instance}}"  # a panel that draws one series per instance
+INDUCED_TIMEOUT_S = 30.0  # generous: CI has 2 loaded cores
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,10 @@ def _check_query(
     return QueryResult(where, "pass", series)
 
 
-def check_panels(prometheus_url: str, tree: RenderedTree, window: tuple[float, float]) -> list[QueryResult]:
+def check_panels(
+    prometheus_url: str, tree: RenderedTree, window: tuple[float, float], instances: int = 1
+) -> list[QueryResult]:
+    """Every panel query returns data; one whose legend names {{instance}} shows one series per instance."""
     start, end = window
     times = time_variables(end - start, SCRAPE_INTERVAL_S)
     results = []
@@ -134,9 +139,17 @@ def check_panels(prometheus_url: str, tree: RenderedTree, window: tuple[float, f
                 target = targets.get(query.ref_id, {})
                 instant = bool(target.get("instant")) and not target.get("range")
                 result = _check_query(prometheus_url, query, values, window, instant)
+                if per_instance_short(result, str(target.get("legendFormat", "")), instances):
+                    detail = f"{result.series} series, one per instance expected ({instances} instances)"
+                    result = replace(result, status="fail", detail=detail)
                 source = tree.sources.get(panel_source_key(dashboard.uid, ref.panel.get("id")), "")
                 results.append(replace(result, source=source))
     return results
+
+
+def per_instance_short(result: QueryResult, legend: str, instances: int) -> bool:
+    """A passing per-instance query that shows fewer series than there are instances (one is missing)."""
+    return result.status == "pass" and PER_INSTANCE_LEGEND in legend and result.series < instances
 
 
 def check_alert_queries(
@@ -156,10 +169,22 @@ def check_alert_queries(
 
 def check_app_down_live(stack: LiveStack, tree: RenderedTree) -> list[QueryResult]:
     """Induce "app down" for real: the translated rule must be quiet while the app runs, fire once stopped."""
-    where = f"alert {APP_DOWN_RULE} live"
-    rule = next((r for r in iter_rules(tree.rule_groups) if r.get("uid") == APP_DOWN_RULE), None)
+    return check_induced(stack, tree, APP_DOWN_RULE, "app", stack.stop_app)
+
+
+def check_cut_off_live(stack: LiveStack, tree: RenderedTree) -> list[QueryResult]:
+    """Induce "replica cut off from the broker" for real: quiet while Redis runs, fires once it is killed."""
+    return check_induced(stack, tree, CUT_OFF_RULE, "broker", stack.stop_broker)
+
+
+def check_induced(
+    stack: LiveStack, tree: RenderedTree, uid: str, what: str, induce: Callable[[], None]
+) -> list[QueryResult]:
+    """Rule `uid`'s translated condition is quiet now and fires once `induce()` has stopped `what`."""
+    where = f"alert {uid} live"
+    rule = next((r for r in iter_rules(tree.rule_groups) if r.get("uid") == uid), None)
     if rule is None:
-        return [QueryResult(where, "fail", 0, f"rules.json has no rule {APP_DOWN_RULE}")]
+        return [QueryResult(where, "fail", 0, f"rules.json has no rule {uid}")]
     condition = translate_rule(rule)["expr"]
 
     def firing() -> int:
@@ -167,19 +192,19 @@ def check_app_down_live(stack: LiveStack, tree: RenderedTree) -> list[QueryResul
         return run_query(stack.prometheus_url, condition, now, now, SCRAPE_INTERVAL_S, instant=True)
 
     quiet = firing()
-    stack.stop_app()
-    # Condition-based: the next failed scrape makes it fire; the deadline only bounds a stuck Prometheus.
-    poll_until(lambda: firing() > 0, APP_DOWN_TIMEOUT_S, interval_s=SCRAPE_INTERVAL_S / 4)
+    induce()
+    # Condition-based: the next scrape that sees it makes it fire; the deadline bounds a stuck Prometheus.
+    poll_until(lambda: firing() > 0, INDUCED_TIMEOUT_S, interval_s=SCRAPE_INTERVAL_S / 4)
     fired = firing()
     return [
         QueryResult(
-            f"{where}, app up",
+            f"{where}, {what} up",
             "fail" if quiet else "pass",
             quiet,
-            f"fires while the app is up: {condition}" if quiet else "",
+            f"fires while the {what} is up: {condition}" if quiet else "",
         ),
         QueryResult(
-            f"{where}, app stopped",
+            f"{where}, {what} stopped",
             "pass" if fired else "fail",
             fired,
             "" if fired else f"stays quiet: {condition}",

@@ -1,4 +1,6 @@
-"""The live stack verify runs against: the app and a real Prometheus scraping it, always stopped after.
+"""The live stack verify runs against: two app replicas fanned out through a real Redis, and a real
+Prometheus scraping both, always stopped after. Two replicas, so that every per-instance panel must show
+two series and the cluster's panels have a broker to report on.
 
 Every child process carries RUN_MARKER_ENV, so a test can prove none is left behind; SIGTERM/SIGHUP become
 SystemExit, so the context managers that stop them run even when verify itself is stopped.
@@ -19,8 +21,10 @@ from typing import Any
 
 from scripts.common.procs import poll_until, running_app
 from scripts.common.prometheus import running_prometheus
+from scripts.common.redis_server import running_redis
 
 SCRAPE_INTERVAL_S = 1
+REPLICAS = 2
 RUN_MARKER_ENV = "CHAT_VERIFY_RUN"  # set on every child process, so a test can prove none is left behind
 
 
@@ -30,19 +34,24 @@ class VerifyError(RuntimeError):
 
 @dataclass(frozen=True)
 class LiveStack:
-    app_url: str
+    app_urls: tuple[str, ...]  # one per replica
     prometheus_url: str
-    stop_app: Callable[[], None]  # stop the app early (to induce "app down"); idempotent
+    stop_app: Callable[[], None]  # stop every replica early (to induce "app down"); idempotent
+    stop_broker: Callable[[], None]  # kill Redis (to induce "replica cut off from the broker")
 
 
 @contextlib.contextmanager
 def live_stack(work_dir: Path) -> Iterator[LiveStack]:
-    """The app and a Prometheus scraping it; both stopped on exit, whatever happens."""
+    """Redis, the replicas and a Prometheus scraping them; all stopped on exit, whatever happens."""
     env = {RUN_MARKER_ENV: str(work_dir)}
-    with contextlib.ExitStack() as app:  # its own stack, so that closing it early stops only the app
-        app_url = app.enter_context(running_app(env=env, log_path=work_dir / "app.log"))
-        with running_prometheus(app_url, work_dir, env, SCRAPE_INTERVAL_S) as prometheus_url:
-            yield LiveStack(app_url, prometheus_url, app.close)
+    with running_redis(work_dir, env) as broker, contextlib.ExitStack() as app:  # closed early: the app only
+        replica_env = {**env, "CHAT_REDIS_URL": broker.url}
+        app_urls = tuple(
+            app.enter_context(running_app(env=replica_env, log_path=work_dir / f"app-{number}.log"))
+            for number in range(1, REPLICAS + 1)
+        )
+        with running_prometheus(app_urls, work_dir, env, SCRAPE_INTERVAL_S) as prometheus_url:
+            yield LiveStack(app_urls, prometheus_url, app.close, broker.stop)
 
 
 def prometheus_api(base_url: str, path: str, params: dict[str, Any]) -> Any:

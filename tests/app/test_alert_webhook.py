@@ -176,3 +176,53 @@ def test_without_a_configured_token_every_post_is_refused_with_503() -> None:
         assert response.status_code == 503
         assert "ALERT_WEBHOOK_TOKEN" in response.json()["error"]
         assert post_alerts(base_url, b"", token="").status_code == 503
+
+
+def _with_alert(**changes: Any) -> dict[str, Any]:
+    notification = grafana_notification(grafana_alert("x"))
+    notification["alerts"][0].update(changes)
+    return notification
+
+
+HOSTILE_BODIES = {
+    "nested 100000 deep": b"[" * 100_000 + b"]" * 100_000,
+    "nested objects": b'{"a":' * 30_000 + b"1" + b"}" * 30_000,
+    "a 5000-digit number": json.dumps(grafana_notification(grafana_alert("x")))[:-1].encode()
+    + b', "n": '
+    + b"9" * 5000
+    + b"}",
+    "a 5000-digit number in place of the body": b"1" * 5000,
+    "a huge float": b'{"version": 1e99999}',
+    "NaN and Infinity": b'{"version": NaN, "status": Infinity}',
+    "a list": b"[]",
+    "a string": b'"firing"',
+    "null": b"null",
+    "alerts as an object": json.dumps({**grafana_notification(grafana_alert("x")), "alerts": {}}).encode(),
+    "an alert that is a number": json.dumps(
+        {**grafana_notification(grafana_alert("x")), "alerts": [7]}
+    ).encode(),
+    "labels as a list": json.dumps(_with_alert(labels=["alertname"])).encode(),
+    "annotations with a number": json.dumps(_with_alert(annotations={"summary": 1})).encode(),
+    "a lone surrogate in the summary": json.dumps(_with_alert(annotations={"summary": "\ud800"})).encode(),
+    "a lone surrogate in a URL": json.dumps(_with_alert(panelURL="http://x/\udfff")).encode(),
+    "a timestamp far out of range": json.dumps(_with_alert(startsAt="99999-01-01T00:00:00Z")).encode(),
+    "a timestamp that is a number": json.dumps(_with_alert(startsAt=1_700_000_000)).encode(),
+    "a status that is a list": json.dumps(_with_alert(status=["firing"])).encode(),
+    "a javascript: link": json.dumps(_with_alert(panelURL="javascript:alert(1)")).encode(),
+    "not UTF-8": b'{"receiver": "\xff\xfe"}',
+    "a BOM and junk": b"\xef\xbb\xbf{",
+}
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
+def test_any_json_the_webhook_cannot_take_gets_400_with_a_reason(
+    app_url: str, chat_client: ChatClient, body: bytes
+) -> None:
+    before = alert_results(app_url)["invalid"]
+    response = post_alerts(app_url, body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"], "the answer says what is wrong"
+    assert alert_results(app_url)["invalid"] == before + 1
+    # The endpoint still works, and nothing of the hostile body reached the chat.
+    assert post_alerts(app_url, grafana_notification(grafana_alert("still fine"))).status_code == 200
+    assert next_alert(chat_client)["summary"] == "still fine"

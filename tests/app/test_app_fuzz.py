@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 import websocket
 
-from app.metrics import ALERT_WEBHOOK_RESULTS, CONNECTION_RESULTS, LOG_DROP_REASONS, REJECT_REASONS
+from app.metrics import (
+    ALERT_WEBHOOK_RESULTS,
+    BROKER_ERROR_REASONS,
+    CLUSTER_LOSS_REASONS,
+    CONNECTION_RESULTS,
+    DOOR_REFUSAL_REASONS,
+    LOG_DROP_REASONS,
+    REJECT_REASONS,
+)
 from tests.support.chat_client import ChatClient
 from tests.support.metrics import metric, scrape
 
@@ -179,7 +187,9 @@ def test_fuzzed_frames_never_disturb_a_well_behaved_client(
     assert metric(samples, "chat_connections_total", result="abuse_closed") == closes
     assert metric(samples, "registered_clients") == 1
     # Whatever the frames carried, label values stay the closed sets of app.metrics.
-    closed_sets = {("reason", r) for r in (*REJECT_REASONS, *LOG_DROP_REASONS)} | {
+    reasons = (*REJECT_REASONS, *LOG_DROP_REASONS, *BROKER_ERROR_REASONS, *CLUSTER_LOSS_REASONS)
+    reasons += DOOR_REFUSAL_REASONS
+    closed_sets = {("reason", r) for r in reasons} | {
         ("result", r) for r in (*CONNECTION_RESULTS, *ALERT_WEBHOOK_RESULTS)
     }
     chat_labels = {

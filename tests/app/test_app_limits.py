@@ -16,6 +16,7 @@ from contextlib import contextmanager
 import pytest
 import websocket
 
+from app.limits import TokenBucket
 from app.metrics import REJECT_REASONS
 from scripts.common.load import ws_url
 from tests.support.chat_client import ChatClient
@@ -240,3 +241,30 @@ def test_dead_client_is_dropped_after_idle_timeout(
     wait_for_metric(base_url, "chat_connections_total", 1, result="timed_out")
     observer.send({"type": "message", "text": "alive"})
     assert observer.recv()["text"] == "alive"
+
+
+def test_the_token_bucket_credits_a_server_stall_instead_of_punishing_the_bunched_frames() -> None:
+    """Frames sent at a normal pace that pile up while the server cannot read arrive at once: the stall's
+    time is credited in full, not capped at the burst; idle time still is."""
+    stalled, idle = TokenBucket(rate=10, burst=2), TokenBucket(rate=10, burst=2)
+    for bucket in (stalled, idle):
+        assert bucket.allow() and bucket.allow() and not bucket.allow()
+    time.sleep(0.5)  # 5 frames' worth of time
+    assert sum(stalled.allow(stalled_s=0.5) for _ in range(6)) == 5  # the loop was stalled all along
+    assert sum(idle.allow() for _ in range(6)) == 2  # it was idle: the burst caps it
+
+
+def test_look_alike_and_invisible_names_cannot_pose_as_a_taken_one(
+    start_app: Callable[..., str], connect: Callable[..., ChatClient]
+) -> None:
+    base_url = start_app()
+    connect(base_url).join("canary")
+    client = connect(base_url)
+    # fullwidth "canary", "canary" with a Cyrillic es and a, upper case
+    for look_alike in ("\uff43\uff41\uff4e\uff41\uff52\uff59", "\u0441\u0430nary", "CANARY"):
+        client.send({"type": "join", "name": look_alike})
+        expect_error(client, "name_taken")
+    for invisible in ("can\u200bary", "\u202eyranac", "canary\u2066"):  # zero-width, RTL override, isolate
+        client.send({"type": "join", "name": invisible})
+        expect_error(client, "invalid_name")
+    assert client.join("\uff42\uff49\uff52\uff44")["name"] == "bird"  # fullwidth: shown in NFKC

@@ -27,6 +27,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from app.config import DEFAULT_EMBEDS_PATH
 from scripts.common.procs import poll_until, running_app
 from tests.support.grafana_alerts import TOKEN, grafana_alert, grafana_notification, post_alerts
+from tests.support.metrics import metric, scrape
 
 pytestmark = pytest.mark.browser
 
@@ -86,12 +87,12 @@ def app_url(stub_grafana: str) -> Iterator[str]:
         yield base_url
 
 
-def _chromium() -> WebDriver:
+def _chromium(*extra_flags: str) -> WebDriver:
     assert shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER), "apt-get install chromium chromium-driver"
     profile = tempfile.mkdtemp(prefix="chat-browser-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
+    for flag in (*CHROMIUM_FLAGS, *extra_flags, f"--user-data-dir={profile}"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(WAIT_S)
@@ -264,3 +265,61 @@ def test_dashboards_page_embeds_exactly_the_rendered_panels(
     assert set(expected_paths) <= set(_StubGrafana.requested)
     driver.execute_script("window.scrollTo(0, 0)")
     driver.save_screenshot(str(SCREENSHOTS["dashboards"]))
+
+
+# DNS rebinding: the attacker's name resolves to 127.0.0.1, so a page of http://evil.example:PORT is
+# same-origin with whatever answers on 127.0.0.1:PORT. Chromium's resolver rule plays the attacker's DNS.
+REBINDING_NAME = "evil.example"
+# From a page: open the chat's websocket and read a same-origin URL; reports what the page could do.
+PROBE_SCRIPT = """
+const [wsUrl, readUrl, done] = arguments;
+const result = {};
+let pending = 2;
+const finish = () => { if (--pending === 0) done(result); };
+const ws = new WebSocket(wsUrl);
+ws.onopen = () => { result.ws = "open"; ws.close(); };
+ws.onclose = (event) => { result.ws = result.ws || "refused (" + event.code + ")"; finish(); };
+fetch(readUrl)
+  .then((response) => response.text().then((text) => { result.read = [response.status, text.slice(0, 60)]; }))
+  .catch((error) => { result.read = [0, String(error)]; })
+  .finally(finish);
+"""
+
+
+@pytest.fixture(scope="module")
+def rebinding_browser() -> Iterator[WebDriver]:
+    driver = _chromium(f"--host-resolver-rules=MAP {REBINDING_NAME} 127.0.0.1")
+    driver.set_script_timeout(WAIT_S)
+    try:
+        yield driver
+    finally:
+        _quit(driver)
+
+
+def probe(driver: WebDriver, page_origin: str) -> dict[str, Any]:
+    """Load `page_origin`/healthz and, from that page, try the websocket and a read of /metrics."""
+    driver.get(f"{page_origin}/healthz")
+    ws_origin = page_origin.replace("http://", "ws://", 1)
+    return driver.execute_async_script(PROBE_SCRIPT, f"{ws_origin}/ws", f"{page_origin}/metrics")
+
+
+def test_a_page_on_a_rebinding_name_can_neither_open_the_chat_nor_read_it(
+    app_url: str, rebinding_browser: WebDriver
+) -> None:
+    port = urlsplit(app_url).port
+    before = scrape(app_url)
+    # Control: the same probe from the app's own origin opens the websocket and reads /metrics.
+    own = probe(rebinding_browser, app_url)
+    assert own["ws"] == "open" and own["read"][0] == 200, own
+    # The attacker's page: http://evil.example:PORT, whose name now resolves to 127.0.0.1. Its Origin
+    # equals its Host, which the old check let in; the Host allowlist refuses both the page and the socket.
+    rebound = probe(rebinding_browser, f"http://{REBINDING_NAME}:{port}")
+    assert rebound["ws"].startswith("refused"), rebound
+    assert rebound["read"] == [400, "host not allowed\n"], rebound
+    assert "host not allowed" in rebinding_browser.page_source
+    after = scrape(app_url)
+    accepted = ("chat_connections_total", {"result": "accepted"})
+    refused = ("chat_door_refusals_total", {"reason": "host_refused"})
+    assert metric(after, accepted[0], **accepted[1]) == metric(before, accepted[0], **accepted[1]) + 1
+    # The page, the websocket and the read (and a favicon, if Chromium asks): refused at the door.
+    assert metric(after, refused[0], **refused[1]) >= metric(before, refused[0], **refused[1]) + 3

@@ -340,3 +340,31 @@ def test_a_batch_closes_when_full_by_lines_or_bytes_or_when_its_wait_is_over():
             logger.info("burst %d", i)
         loki.wait_for_entries(50, timeout_s=5)
         assert len(loki.pushes) <= 2 and sum(push.entries for push in loki.pushes) == 50
+
+
+# A hung Loki that recovers. At-least-once delivery cannot avoid sending a push twice when Loki stored it
+# but its answer never came (our timeout fired first). Loki drops an entry equal in stream, timestamp and
+# line to one it has: grafana/loki pkg/ingester/stream.go `validateEntries` skips an entry whose timestamp
+# and line equal the stream's last entry, and pkg/chunkenc/unordered.go `AppendForTenant` (unordered
+# writes, the default since Loki 2.4) ignores a line already present at the same nanosecond in the head
+# block. So a retry is harmless if it re-sends the very same entries: the record's creation time, never
+# the send time, and the same line. The strict receiver keeps every copy, so the test sees them.
+HUNG = ShipperConfig(**{**FAST.__dict__, "timeout_s": 0.3, "max_backoff_s": 0.1})
+
+
+def test_retries_after_a_hung_loki_are_exact_duplicates_that_loki_drops():
+    metrics = ChatMetrics()
+    with LokiReceiver() as loki, shipping_logger(loki.url, metrics, HUNG) as (logger, _):
+        loki.set_slow(30)  # hung: answers nothing until it recovers (or for 30 s)
+        for i in range(3):
+            logger.info("during the hang %d", i)
+        wait_until(lambda: retries(metrics) >= 2, what="the push timed out and was retried twice")
+        loki.set_normal()  # recovers: the pushes it held are stored too, late
+        wait_until(lambda: sent(metrics) == 3, what="the retried push accepted")
+        wait_until(lambda: len(loki.pushes) >= 3, what="every held push handled")
+        entries = loki.entries
+    assert len(entries) > 3, "the hang caused no duplicate: the scenario did not happen"
+    unique = {(tuple(sorted(entry.labels.items())), entry.time_ns, entry.line): entry for entry in entries}
+    assert sorted(entry.fields()["msg"] for entry in unique.values()) == [
+        f"during the hang {i}" for i in range(3)
+    ]

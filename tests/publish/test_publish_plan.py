@@ -10,6 +10,7 @@ import pytest
 
 from scripts.common.exits import ExitCode
 from scripts.common.paths import REPO_ROOT
+from scripts.grafana.datasources import map_datasources
 from scripts.grafana.errors import PublishError
 from scripts.grafana.target import load_target, safe_url
 from scripts.publish import cli as publish_cli
@@ -21,7 +22,6 @@ from scripts.publish.compare import (
     normalise_policy,
     normalise_rule,
 )
-from scripts.publish.desired import map_datasources
 from scripts.publish.revision import current_revision
 from scripts.publish.writers import failing_rules
 from tests.support.grafana_emulator.rendered import contact_point, dashboard, policy, rule

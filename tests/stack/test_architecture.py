@@ -15,7 +15,7 @@ import pytest
 from scripts.common.paths import REPO_ROOT
 
 SCRIPTS = REPO_ROOT / "scripts"
-STAGES = ("render", "lint", "verify", "publish")
+STAGES = ("render", "lint", "verify", "publish", "import")
 SHARED = ("common", "rendered", "grafana")
 TOOLS = ("demo", "loadgen", "watch")  # built on the stages: no stage or shared room may import them
 

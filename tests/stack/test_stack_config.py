@@ -32,7 +32,7 @@ LOKI_CONFIG = ROOT / "provisioning" / "loki" / "loki-config.yaml"
 GRAFANA_PROVISIONING = ROOT / "provisioning" / "grafana" / "provisioning"
 DATASOURCES = GRAFANA_PROVISIONING / "datasources" / "datasources.yaml"
 RENDERED = ROOT / "provisioning" / "grafana"
-EXPECTED_SERVICES = {"grafana", "loki", "prometheus", "app"}  # what `docker compose up` starts
+EXPECTED_SERVICES = {"grafana", "loki", "prometheus", "app", "redis"}  # what `docker compose up` starts
 EXPECTED_HOST_PORTS = {"grafana": 3000, "loki": 3100, "prometheus": 9090, "app": 8000}
 # The opt-in, all-from-files Grafana (`docker compose --profile files up`): host port -> container port.
 FILES_GRAFANA = "grafana-files"
@@ -79,7 +79,8 @@ def test_prometheus_scrapes_the_app_and_itself_every_5s(datasources: dict[str, d
     config = _yaml(PROMETHEUS_CONFIG)
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert set(jobs) == {"chat", "prometheus"}
-    assert jobs["chat"]["static_configs"][0]["targets"] == ["app:8000"]
+    # Every replica of the app service, by compose's DNS (tests/cluster/test_cluster_stack.py checks more).
+    assert jobs["chat"]["dns_sd_configs"][0]["names"] == ["app"]
     assert config["global"]["scrape_interval"] == "5s"
     # $__rate_interval is computed from the data source's timeInterval: it must equal the scrape interval.
     assert datasources["prometheus"]["jsonData"]["timeInterval"] == config["global"]["scrape_interval"]
@@ -221,9 +222,15 @@ def test_compose_runs_the_four_services_on_the_contract_ports(compose: dict[str,
     assert services[FILES_GRAFANA]["profiles"] == ["files"]
     assert services[FILES_GRAFANA]["ports"] == ["127.0.0.1:{}:{}".format(*FILES_GRAFANA_PORTS)]
     for name, port in EXPECTED_HOST_PORTS.items():
-        published = {int(mapping.rsplit(":", 2)[-2]) for mapping in services[name]["ports"]}
+        # The first host port of each mapping ("127.0.0.1:8000-8001:8000": one port per app replica).
+        published = {int(mapping.rsplit(":", 2)[-2].split("-")[0]) for mapping in services[name]["ports"]}
         assert published == {port}, f"{name} must publish {port}"
         assert services[name]["restart"] == "unless-stopped"
+
+
+def image_reference(service: dict[str, Any]) -> str:
+    """The image a service runs by default: `${GRAFANA_VERSION:-13.2.1}` is its default, 13.2.1."""
+    return re.sub(r"\$\{\w+:-([^}]+)\}", r"\1", str(service["image"]))
 
 
 def test_compose_images_are_pinned_to_exact_versions(compose: dict[str, Any]) -> None:
@@ -231,10 +238,10 @@ def test_compose_images_are_pinned_to_exact_versions(compose: dict[str, Any]) ->
     for name, service in compose["services"].items():
         if "build" in service:
             continue
-        image, _, tag = service["image"].rpartition(":")
+        image, _, tag = image_reference(service).rpartition(":")
         assert image and re.fullmatch(r"v?\d+\.\d+\.\d+", tag), f"{name}: pin an exact version, not {tag!r}"
         pinned[image] = tag
-    assert pinned["grafana/grafana"].split(".")[0] in {"11", "12"}
+    assert pinned["grafana/grafana"].split(".")[0] in {"12", "13"}
     assert pinned["grafana/loki"].split(".")[0] == "3"
 
 
@@ -253,11 +260,13 @@ def test_every_service_has_a_healthcheck_and_waits_for_its_dependencies(compose:
 # What each pinned image can run for its healthcheck (exec form: no shell is assumed):
 #   grafana/grafana 12.x: Alpine with busybox `wget`, plus `curl` from the image's Dockerfile;
 #   prom/prometheus: built on quay.io/prometheus/busybox, so busybox `wget`;
-#   grafana/loki >= 3.6: distroless, no shell/wget/curl; 3.7 added `loki -health` (GET :3100/ready).
+#   grafana/loki >= 3.6: distroless, no shell/wget/curl; 3.7 added `loki -health` (GET :3100/ready);
+#   redis (the official image, Debian-based): `redis-cli`, which speaks Redis, not HTTP.
 HEALTHCHECK_PROGRAMS = {
     "grafana/grafana": {"wget", "curl"},
     "prom/prometheus": {"wget"},
     "grafana/loki": {"/usr/bin/loki"},
+    "redis": {"redis-cli"},
 }
 
 
@@ -265,13 +274,15 @@ def test_healthchecks_only_run_programs_their_images_contain(compose: dict[str, 
     for name, service in compose["services"].items():
         if "build" in service:
             continue
-        image, _, tag = service["image"].rpartition(":")
+        image, _, tag = image_reference(service).rpartition(":")
         test = service["healthcheck"]["test"]
         assert test[0] == "CMD", f"{name}: exec form, the images may have no shell"
         assert test[1] in HEALTHCHECK_PROGRAMS[image], f"{name}: {image} has no {test[1]}"
         if image == "grafana/loki":
             assert test[2:] == ["-health"]
             assert tuple(int(part) for part in tag.split(".")[:2]) >= (3, 7), "loki -health needs Loki 3.7"
+        elif image == "redis":
+            assert test[2:] == ["ping"]
         else:
             port = FILES_GRAFANA_PORTS[1] if name == FILES_GRAFANA else EXPECTED_HOST_PORTS[name]
             assert any(arg.startswith(f"http://127.0.0.1:{port}/") for arg in test), f"{name}: probe its port"

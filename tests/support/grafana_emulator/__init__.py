@@ -4,7 +4,7 @@ module names the files of grafana/grafana it follows).
     with GrafanaEmulator(tokens=[Token("glsa_admin")]) as grafana:
         ...  # talk HTTP to grafana.url; inspect grafana.requests / grafana.writes
 
-Profiles: "v11.3+" (default) and "v10" (see profile.py for what differs).
+Profiles: "v11.3+" (default), "v10", "v12.3" and "v13" (the app platform; see profile.py for what differs).
 """
 
 from .profile import PROFILES, Profile

@@ -52,6 +52,13 @@ class Row:
     data: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     versions: list[dict[str, Any]] = field(default_factory=list)
+    # The app-platform side of the row (apps.py): metadata annotations (manager, folder, message), the
+    # resourceVersion of the last write, and the schema the dashboard is stored in ("v2beta1": `data` is
+    # then the lossy classic conversion of `v2_spec`, which is what was saved).
+    annotations: dict[str, str] = field(default_factory=dict)
+    resource_version: int = 0
+    stored_version: str = ""
+    v2_spec: dict[str, Any] | None = None
 
     @property
     def slug(self) -> str:
@@ -81,6 +88,24 @@ def _with_min_refresh(dashboard: dict[str, Any]) -> dict[str, Any]:
     return {**dashboard, "refresh": MIN_REFRESH} if too_fast else dashboard
 
 
+V2_STORED = "v2beta1"
+MANAGED_BY, MANAGER_ALLOWS_EDITS = "grafana.app/managedBy", "grafana.app/managerAllowsEdits"
+SOURCE_PATH = "grafana.app/sourcePath"
+
+
+def is_file_provisioned(annotations: dict[str, str]) -> bool:
+    """What legacy reads call `provisioned`: the file provisioner's dashboards (manager kind
+    classic-file-provisioning), which /api/dashboards/db refuses to save unless they allow UI updates."""
+    return (
+        annotations.get(MANAGED_BY) == "classic-file-provisioning"
+        and annotations.get(MANAGER_ALLOWS_EDITS) != "true"
+    )
+
+
+def _content(dashboard: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in dashboard.items() if k not in ("id", "uid", "version")}
+
+
 def _int_or_zero(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
@@ -94,6 +119,7 @@ class DashboardStore:
         self.rows: dict[tuple[int, str], Row] = {}
         self._ids = itertools.count(1)
         self._version_ids = itertools.count(1)
+        self._resource_versions = itertools.count(1_000_001)  # every write's resourceVersion, one sequence
         self._rules_in_folder = rules_in_folder
 
     # ---- lookups -------------------------------------------------------------------------------------
@@ -275,7 +301,11 @@ class DashboardStore:
             and not overwrite
             and _int_or_zero(dashboard.get("version")) != existing.version
         ):
+            if self.profile.legacy_conflict_status == 409:  # 13.x saves through k8s (#122027)
+                raise plain(409, "Dashboard already exists. Use overwrite flag to update.")
             raise with_status(412, "The dashboard has been changed by someone else", "version-mismatch")
+        if existing is not None and is_file_provisioned(existing.annotations):
+            raise plain(400, "Cannot save provisioned dashboard")
         if self.profile.unique_titles:
             existing = self._check_unique_title(org_id, title, folder_uid, existing, overwrite)
         return self._persist(org_id, actor, dashboard, title, uid, folder_uid, message, existing)
@@ -336,6 +366,8 @@ class DashboardStore:
         message: str,
         existing: Row | None,
         restored_from: int = 0,
+        stored_version: str = "",
+        v2_spec: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         now = now_rfc3339()
         if existing is None:
@@ -355,8 +387,18 @@ class DashboardStore:
         else:
             row = existing
             parent_version = row.version
-            row.version += 1
+            unchanged = (
+                row.stored_version != V2_STORED
+                and row.folder_uid == folder_uid
+                and _content(row.data) == _content({**dashboard, "title": title})
+            )
+            # Unified storage (13.x) bumps the generation, which legacy reads report as the version, only
+            # when the spec or the folder changes (pkg/storage/unified/apistore prepareObjectForUpdate).
+            if not (self.profile.unified_storage and unchanged):
+                row.version += 1
         row.title, row.folder_uid, row.updated, row.updated_by = title, folder_uid, now, actor
+        row.resource_version = next(self._resource_versions)
+        row.stored_version, row.v2_spec = stored_version, v2_spec
         row.data = {
             **dashboard,
             "id": row.id,
@@ -364,6 +406,8 @@ class DashboardStore:
             "version": row.version,
             "title": title,
         }
+        if parent_version == row.version:  # nothing changed: no new version row either
+            return self._save_answer(row, folder_uid)
         row.versions.append(
             {
                 "id": next(self._version_ids),
@@ -378,6 +422,9 @@ class DashboardStore:
                 "data": row.data,
             }
         )
+        return self._save_answer(row, folder_uid)
+
+    def _save_answer(self, row: Row, folder_uid: str) -> dict[str, Any]:
         answer: dict[str, Any] = {
             "id": row.id,
             "uid": row.uid,
@@ -415,8 +462,10 @@ class DashboardStore:
             "folderUid": folder.uid if folder else "",
             "folderTitle": folder.title if folder else ROOT_TITLE,
             "folderUrl": folder.url if folder else "",
-            "provisioned": False,
-            "provisionedExternalId": "",
+            "provisioned": is_file_provisioned(row.annotations),
+            "provisionedExternalId": row.annotations.get(SOURCE_PATH, "")
+            if is_file_provisioned(row.annotations)
+            else "",
             "annotationsPermissions": {"dashboard": perms, "organization": dict(perms)},
         }
         return {"dashboard": {**row.data, "version": row.version}, "meta": meta}

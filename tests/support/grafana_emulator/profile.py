@@ -22,6 +22,13 @@ class Profile:
     # alert.notifications:*, alert.provisioning.provenance:write): 11.0+ (grafana/grafana#77007, #85022,
     # #87149); before, alert.provisioning:read/write alone, i.e. Admin. The evaluators: server.py.
     provisioning_rbac: bool
+    # The app-platform API (/apis dashboard.grafana.app v1beta1 + v2beta1, folder.grafana.app v1beta1):
+    # served by 12.x and 13.x. Unified storage (the default from 13, grafana/grafana #118715): a save that
+    # changes nothing keeps the version (generation). 13.x's /api/dashboards/db answers a version conflict
+    # with 409 (grafana/grafana #122027) instead of 412.
+    app_platform: bool = False
+    unified_storage: bool = False
+    legacy_conflict_status: int = 412
 
 
 V11_3 = Profile(
@@ -54,4 +61,38 @@ V10 = Profile(
     provisioning_rbac=False,
 )
 
-PROFILES = {profile.name: profile for profile in (V11_3, V10)}
+V12_3 = Profile(
+    name="v12.3",
+    version="12.3.1",
+    unique_titles=False,
+    title_length_check=True,
+    folder_uid_taken_status=409,
+    delete_body_key="uid",
+    post_answer_has_folder_uid=True,
+    versions_envelope=True,
+    rules_check_folder=True,
+    not_found_reason="NotFound",
+    nested_folders=True,
+    provisioning_rbac=True,
+    app_platform=True,
+)
+
+V13 = Profile(
+    name="v13",
+    version="13.2.1",
+    unique_titles=False,
+    title_length_check=True,
+    folder_uid_taken_status=409,
+    delete_body_key="uid",
+    post_answer_has_folder_uid=True,
+    versions_envelope=True,
+    rules_check_folder=True,
+    not_found_reason="NotFound",
+    nested_folders=True,
+    provisioning_rbac=True,
+    app_platform=True,
+    unified_storage=True,
+    legacy_conflict_status=409,
+)
+
+PROFILES = {profile.name: profile for profile in (V11_3, V10, V12_3, V13)}

@@ -21,6 +21,7 @@ from scripts.rendered.layout import (
     RULES_FILE,
     SOURCES_FILE,
     dashboard_file,
+    dashboard_source_key,
     rule_source_key,
 )
 
@@ -180,6 +181,7 @@ def default_tree() -> dict[str, Any]:
         "dashboards": dashboards,
         "rule_groups": [rule_group("chat", rules)],
         "rule_sources": {"chat-app-down": "dashboards/alerts.py"},  # chat-no-clients: source unknown
+        "dashboard_sources": {"chat-overview": "dashboards/chat_overview.py:28"},
         "contact_points": [contact_point()],
         "policy": policy(),
         "embeds": embeds,
@@ -195,7 +197,8 @@ def write_tree(directory: Path, tree: dict[str, Any]) -> Path:
     files = {
         **{dashboard_file(item["uid"]): item for item in tree["dashboards"]},
         RULES_FILE: tree["rule_groups"],
-        SOURCES_FILE: {rule_source_key(uid): where for uid, where in tree.get("rule_sources", {}).items()},
+        SOURCES_FILE: {rule_source_key(uid): where for uid, where in tree.get("rule_sources", {}).items()}
+        | {dashboard_source_key(uid): where for uid, where in tree.get("dashboard_sources", {}).items()},
         CONTACT_POINTS_FILE: tree["contact_points"],
         POLICIES_FILE: tree["policy"],
         EMBEDS_FILE: tree["embeds"],

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .alerting import AlertingStore
+from .apps import DASHBOARD_GROUP, FOLDER_GROUP, AppsApi, discovery
 from .dashboards import DashboardStore
 from .errors import ApiError, access_denied, plain, public
 from .profile import PROFILES, Profile
@@ -282,6 +283,7 @@ class GrafanaEmulator:
         )
         self.dashboards = DashboardStore(self.profile, self.alerting.rules_in_folder)
         self._faults: list[Fault] = []
+        self._interleaved: list[tuple[str, str, Callable[[], None]]] = []
         self._routes = self._route_table()
         self._server: _QuietServer | None = None
         self._thread: threading.Thread | None = None
@@ -347,6 +349,20 @@ class GrafanaEmulator:
         with self.lock:
             self._faults.append(Fault(count, frozenset(methods), path_prefix, page.status, page=page))
 
+    def interleave(self, method: str, path_prefix: str, action: Callable[[], None]) -> None:
+        """Run `action` (e.g. someone's save) once, just before handling the next `method` request to a path
+        starting with `path_prefix`: what another writer does between a publish's plan and its write."""
+        with self.lock:
+            self._interleaved.append((method, path_prefix, action))
+
+    def _run_interleaved(self, method: str, path: str) -> None:
+        with self.lock:
+            due = next((i for i in self._interleaved if i[0] == method and path.startswith(i[1])), None)
+            if due is not None:
+                self._interleaved.remove(due)
+        if due is not None:
+            due[2]()
+
     def clear_faults(self) -> None:
         with self.lock:
             self._faults.clear()
@@ -360,10 +376,10 @@ class GrafanaEmulator:
         with self.lock:
             return next((f for f in self._faults if f.take(method, path)), None)
 
-    def _record(self, method: str, path: str, status: int) -> None:
+    def _record(self, method: str, path: str, status: int, dry_run: bool = False) -> None:
         with self.lock:
             self.requests.append(LoggedRequest(method, path, status))
-            if method in WRITE_METHODS and 200 <= status < 300:
+            if method in WRITE_METHODS and 200 <= status < 300 and not dry_run:  # a dry run stores nothing
                 self.writes += 1
 
     # ---- request processing --------------------------------------------------------------------------
@@ -532,6 +548,8 @@ class GrafanaEmulator:
                 lambda r, m: (200, dash.restore_version(org(r), actor(r), m[1], r.body)),
             ),
             ("GET", "/api/search", None, lambda r, m: (200, dash.search(org(r), r.query))),
+            # pkg/api/org.go getCurrentOrg (org.DTO); any member may read its own org
+            ("GET", "/api/org", None, lambda r, m: (200, {"id": org(r), "name": "Main Org."})),
             (
                 "GET",
                 f"{prov}/alert-rules",
@@ -613,9 +631,63 @@ class GrafanaEmulator:
                 lambda r, m: (202, alert.reset_policies(org(r))),
             ),
         ]
+        if self.profile.app_platform:
+            routes += self._app_platform_routes(org, actor)
         return [
             (method, re.compile(path), Perm(needed) if isinstance(needed, str) else needed, fn)
             for method, path, needed, fn in routes
+        ]
+
+    def _app_platform_routes(
+        self, org: Callable[[Request], int], actor: Callable[[Request], str]
+    ) -> list[tuple[str, str, Evaluator | str | None, Handler]]:
+        """/apis (apps.py): discovery, dashboards in three versions, folders."""
+        apps = AppsApi(self.dashboards)
+        ns = "/namespaces/([^/]+)"
+        dashboards = f"/apis/{DASHBOARD_GROUP}/(v1beta1|v0alpha1|v2beta1){ns}/dashboards"
+        folders = f"/apis/{FOLDER_GROUP}/v1beta1{ns}/folders"
+
+        def admin(req: Request) -> bool:
+            return req.identity is not None and req.identity.role == "Admin"
+
+        def write(req: Request, m: re.Match[str], name: str) -> tuple[int, Any]:
+            return apps.write_dashboard(
+                org(req), actor(req), admin(req), m[2], m[1], name, req.body, req.query
+            )
+
+        def write_folder(req: Request, m: re.Match[str], name: str) -> tuple[int, Any]:
+            return apps.write_folder(org(req), actor(req), admin(req), m[1], name, req.body, req.query)
+
+        return [
+            ("GET", "/apis", None, lambda r, m: (200, discovery())),
+            (
+                "GET",
+                dashboards,
+                "dashboards:read",
+                lambda r, m: (200, apps.list_dashboards(org(r), m[2], m[1], r.query)),
+            ),
+            ("POST", dashboards, "dashboards:create", lambda r, m: write(r, m, "")),
+            (
+                "GET",
+                f"{dashboards}/([^/]+)",
+                "dashboards:read",
+                lambda r, m: (200, apps.get_dashboard(org(r), m[2], m[1], m[3])),
+            ),
+            ("PUT", f"{dashboards}/([^/]+)", "dashboards:write", lambda r, m: write(r, m, m[3])),
+            (
+                "DELETE",
+                f"{dashboards}/([^/]+)",
+                "dashboards:delete",
+                lambda r, m: (200, apps.delete_dashboard(org(r), admin(r), m[2], m[3])),
+            ),
+            (
+                "GET",
+                f"{folders}/([^/]+)",
+                "folders:read",
+                lambda r, m: (200, apps.get_folder(org(r), m[1], m[2])),
+            ),
+            ("POST", folders, "folders:create", lambda r, m: write_folder(r, m, "")),
+            ("PUT", f"{folders}/([^/]+)", "folders:write", lambda r, m: write_folder(r, m, m[2])),
         ]
 
 
@@ -682,9 +754,11 @@ class _HttpHandler(BaseHTTPRequestHandler):
         emulator = self.emulator
         parts = urlsplit(self.path)
         method, path = self.command, parts.path
+        self._dry_run = parse_qs(parts.query).get("dryRun") == ["All"]
         body = self._read_body()
         if emulator.latency_s:
             time.sleep(emulator.latency_s)
+        emulator._run_interleaved(method, path)
         fault = emulator._take_fault(method, path)
         if fault is not None and fault.page is not None:
             self._answer_page(method, path, fault.page)
@@ -709,7 +783,7 @@ class _HttpHandler(BaseHTTPRequestHandler):
             return self.emulator.health()
         headers = {k.lower(): v for k, v in self.headers.items()}
         request = Request(method, path, parse_qs(query), headers, body)
-        if not path.startswith("/api/"):
+        if not (path.startswith("/api/") or path == "/apis" or path.startswith("/apis/")):
             return self._ui_page(request)
         return self.emulator.handle(request)
 
@@ -747,7 +821,8 @@ class _HttpHandler(BaseHTTPRequestHandler):
         self._send(method, path, page.status, headers, page.body.encode())
 
     def _send(self, method: str, path: str, status: int, headers: dict[str, str], data: bytes) -> None:
-        self.emulator._record(method, path, status)  # before writing: a client that gave up still counts
+        # Before writing: a client that gave up still counts.
+        self.emulator._record(method, path, status, getattr(self, "_dry_run", False))
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
