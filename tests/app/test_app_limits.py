@@ -6,7 +6,6 @@ import base64
 import json
 import os
 import socket
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -20,6 +19,7 @@ from app.limits import TokenBucket
 from app.metrics import REJECT_REASONS
 from scripts.common.load import ws_url
 from tests.support.chat_client import ChatClient
+from tests.support.flood import flood
 from tests.support.metrics import metric, scrape, wait_for_metric
 
 
@@ -191,30 +191,7 @@ def test_slow_consumer_is_evicted_while_others_keep_receiving(
     slow.join("slow")
     text = "z" * 4000
     total = 2000  # 8 MB: far more than the kernel buffers between the server and `slow` can hold
-    received = {"sender": 0, "reader": 0}
-    # At most 4 messages in flight: the fast clients' queues stay short while the slow one's only grows.
-    in_flight = threading.Semaphore(4)
-
-    def drain(client: ChatClient, key: str) -> None:
-        deadline = time.monotonic() + 30
-        while received[key] < total and time.monotonic() < deadline:
-            if client.recv(10).get("text") == text:
-                received[key] += 1
-                if key == "sender":
-                    in_flight.release()
-
-    drainers = [
-        threading.Thread(target=drain, args=(c, k), daemon=True)
-        for c, k in ((sender, "sender"), (reader, "reader"))
-    ]
-    for thread in drainers:
-        thread.start()
-    for _ in range(total):
-        assert in_flight.acquire(timeout=10), "the sender's own messages stopped coming back"
-        sender.send({"type": "message", "text": text})
-    for thread in drainers:
-        thread.join(timeout=40)
-
+    received = flood(sender, {"sender": sender, "reader": reader}, text, total)
     assert received == {"sender": total, "reader": total}, "the fast clients got every message"
     samples = scrape(base_url)
     assert metric(samples, "chat_slow_consumer_evictions_total") == 1
