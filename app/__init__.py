@@ -17,6 +17,7 @@ from app.instruments import Instruments
 from app.metrics import ChatMetrics
 from app.probes import probes_bp
 from app.state import ChatState, build_hub
+from app.transport import NoReaderThread
 
 
 def create_app(config: ChatConfig | None = None) -> Flask:
@@ -24,8 +25,9 @@ def create_app(config: ChatConfig | None = None) -> Flask:
     config = config or ChatConfig.from_env()
     app = Flask(__name__)
     build_state(config).attach_to(app)
-    # The hub pings (CHAT_PING_INTERVAL_S), so simple-websocket's own ping_interval stays off.
-    app.config["SOCK_SERVER_OPTIONS"] = {"max_message_size": config.hard_frame_bytes}
+    # The hub pings (CHAT_PING_INTERVAL_S), so simple-websocket's own ping_interval stays off; and it
+    # starts no reader thread: the session reads and enforces the frame limits itself (app.transport).
+    app.config["SOCK_SERVER_OPTIONS"] = {"thread_class": NoReaderThread}
     app.register_blueprint(chat_bp)  # GET /, the /ws websocket
     app.register_blueprint(probes_bp)  # GET /metrics, /healthz, /readyz
     app.register_blueprint(alert_webhook_bp)  # POST /api/alerts/grafana -> hub.broadcast_event

@@ -13,6 +13,7 @@ from app.handshake import handshake_problem
 from app.metrics import DOOR_REFUSAL_REASONS
 from app.origin import allowed_host_patterns, host_allowed, origin_allowed
 from app.probes import plain_text, shutting_down
+from app.server import TAKE_OVER_KEY
 from app.session import Session
 from app.state import chat_state
 from app.throttled_log import ThrottledLog
@@ -26,6 +27,7 @@ WEBSOCKET_ENDPOINT = f"{chat_bp.name}.websocket"
 # Without an app, Sock only turns routes into websocket routes on the blueprint it is given; its
 # per-connection options come from the app's config (SOCK_SERVER_OPTIONS, set by create_app).
 sock = Sock()
+
 
 # The chat page needs only its own script, stylesheet and websocket; nobody may frame it (clickjacking:
 # /dashboards frames Grafana panels, never the chat). 'self' in connect-src covers ws(s):// to this host
@@ -127,4 +129,4 @@ def websocket(server: Server) -> None:
     def run_session(ws: ChatSocket) -> None:
         Session(ws, remote, state.hub, state.config, state.instruments).run()
 
-    run_websocket(server, run_session)
+    run_websocket(server, run_session, request.environ.get(TAKE_OVER_KEY))

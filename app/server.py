@@ -16,6 +16,11 @@ process or an asyncio rewrite for limits that are a few lines here) and bound it
   and with Nagle the second waits for the client's delayed ACK (~40 ms) on a keep-alive connection.
 - client mistakes gevent would log at ERROR (bad request lines, bad Content-Length) are logged at INFO,
   rate-limited (app.throttled_log), and answered with a 400 that says why.
+- a websocket route may take its connection over (`environ[TAKE_OVER_KEY]()`, see app.transport): the
+  handler greenlet then ends without closing the socket, and the connection's slot is given back by the
+  function the hook returns, when the websocket is over. An idle websocket so waits on a greenlet of its
+  own with a shallow stack instead of keeping gevent's handler, Flask's request and its environ alive (a
+  suspended greenlet keeps a heap copy of its C stack: the deeper it waits, the more each one costs).
 
 A head that never became a request is counted in chat_connections_total{result=handshake_timeout or
 headers_too_large}; a refused connection in chat_door_refusals_total{reason="over_capacity"}.
@@ -27,6 +32,7 @@ import contextlib
 import logging
 import socket
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
 from typing import Any
@@ -45,6 +51,10 @@ MAX_REQUEST_LINE_BYTES = 8192  # gevent's MAX_REQUEST_LINE: a longer request lin
 MAX_HEADER_LINES = 100  # http.client's _MAXHEADERS, which gevent's header parser applies
 REFUSAL_DRAIN_S = 0.5  # after a refusal, how long we read what the client still sends (so it gets the answer)
 REFUSAL_DRAIN_BYTES = 65536
+# The read buffer of a connection's request head (and of a plain request's body).
+HEAD_BUFFER_BYTES = 1024
+# The WSGI environ key of the hook by which a websocket route takes its connection over (see the module doc).
+TAKE_OVER_KEY = "chat.take_over"
 
 
 def http_response(status: str, reason: str, headers: tuple[str, ...] = ()) -> bytes:
@@ -101,6 +111,7 @@ class ChatWSGIHandler(WSGIHandler):
 
     server: ChatWSGIServer
     _requests_handled = 0
+    taken_over = False  # a websocket session owns the socket now (see `_take_over`)
 
     def handle_one_request(self) -> Any:
         """gevent's `handle_one_request` (same return protocol) with the head read by `_read_head`."""
@@ -141,11 +152,21 @@ class ChatWSGIHandler(WSGIHandler):
         if not parsed:
             return ("400", http_response("400 Bad Request", "malformed request"))
         self.environ = self.get_environ()
+        self.environ[TAKE_OVER_KEY] = self._take_over
         self.application = self.server.application
         self.handle_one_response()
+        self.environ.pop(TAKE_OVER_KEY, None)  # (a handler <-> environ cycle otherwise)
+        if self.taken_over:
+            self.socket = None  # gevent's `handle` would read from it and close it on the way out
+            return None
         if self.close_connection or self.rfile.closed:
             return None
         return True
+
+    def _take_over(self) -> Callable[[], None]:
+        """The caller owns the connection from now on; it calls the returned function once it is over."""
+        self.taken_over = True
+        return self.server.handed_over(self.socket, self.client_address)
 
     def _read_head(self, received: bytearray) -> tuple[str, bytes] | None:
         """(request line, header bytes ending with the blank line); None if the client left first."""
@@ -210,6 +231,7 @@ class ChatWSGIServer(WSGIServer):
         self._over_capacity = metrics.door_refusals.labels(reason="over_capacity")
         self.slots = ConnectionSlots(config.max_connections, config.max_connections_per_ip)
         self.throttled = ThrottledLog(log)
+        self._handed_over: set[socket.socket] = set()  # taken over, until gevent's do_close has passed
 
     def handle(self, sock: socket.socket, address: Any) -> None:
         with contextlib.suppress(OSError):  # not TCP (a Unix socket): nothing to tune
@@ -223,10 +245,32 @@ class ChatWSGIServer(WSGIServer):
             )
             _answer_and_close(sock, http_response("503 Service Unavailable", refusal, ("Retry-After: 5",)))
             return
+        # gevent's own reader would buffer 8 KB; when thousands connect at once, thousands of those are
+        # in use together and leave the heap fragmented for the websockets that stay (a head is ~300 B).
+        handler = self.handler_class(sock, address, self, sock.makefile("rb", HEAD_BUFFER_BYTES))
         try:
-            super().handle(sock, address)
+            handler.handle()
         finally:
+            if not handler.taken_over:  # else its slot is given back when its websocket is over
+                self.slots.give_back(remote)
+
+    def handed_over(self, sock: socket.socket, address: Any) -> Callable[[], None]:
+        """`sock` is a websocket's now: not closed when its handler ends; the function closing it instead."""
+        self._handed_over.add(sock)
+        remote = _address(address)
+
+        def close() -> None:
+            sock.close()
             self.slots.give_back(remote)
+
+        return close
+
+    def do_close(self, sock: socket.socket, *args: Any) -> None:
+        """gevent's, after every handler: close the socket, unless a websocket took it over."""
+        if sock in self._handed_over:
+            self._handed_over.discard(sock)
+        else:
+            sock.close()
 
     def refused(self, result: str, address: Any, why: str) -> None:
         """Count a head that never became a request (a CONNECTION_RESULT) and log it (INFO, rate-limited)."""

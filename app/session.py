@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import gevent
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
@@ -44,7 +44,7 @@ MAX_FRAGMENTS = 16
 FRAMES_PER_TURN = 64
 
 
-@dataclass
+@dataclass(slots=True)  # one per connection: no instance dict
 class Session:
     """Handles the frames of one connection; `run()` returns when the connection is over."""
 
@@ -53,6 +53,10 @@ class Session:
     hub: Hub
     config: ChatConfig
     instruments: Instruments
+    _limits: Limits = field(init=False)
+    _bucket: TokenBucket = field(init=False)
+    _rejects: RejectWindow = field(init=False)
+    _inbound: Inbound = field(init=False)
 
     def __post_init__(self) -> None:
         config = self.config

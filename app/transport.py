@@ -5,9 +5,10 @@ simple-websocket does next does not suit a fan-out server, so the chat takes the
 - simple-websocket `dup()`s the socket (two descriptors per connection) and starts a reader thread (a
   greenlet under gevent) that reads and answers frames with no budget, waking the handler through an
   event for every message. `prepare_upgrade` (before the upgrade) hands it a stand-in socket instead,
-  which writes the 101 but never reads; `ChatSocket` (after it) lets that reader exit and reads the one
-  socket gevent's WSGI server accepted on the session's own greenlet, parsing with wsproto (the library
-  simple-websocket uses; the connection state it set up carries over).
+  which writes the 101 but never reads, and the chat's `thread_class` (`NoReaderThread`) starts no
+  reader (if one runs anyway, `ChatSocket` lets it exit); the session reads the one socket gevent's WSGI
+  server accepted on its own greenlet, parsing with wsproto (the library simple-websocket uses; the
+  connection state it set up carries over).
 - it always negotiates permessage-deflate when the client offers it (browsers do); compression would make
   every client's bytes different, so `prepare_upgrade` removes the offer before the handshake.
 - writes: the hub writes each client's pending frames with one non-blocking `send` (`send_now`) and only a
@@ -37,6 +38,7 @@ __all__ = [
     "ChatSocket",
     "ConnectionClosed",
     "Inbound",
+    "NoReaderThread",
     "prepare_upgrade",
     "run_websocket",
     "text_frame",
@@ -48,6 +50,10 @@ log = logging.getLogger("chat.transport")
 _EXTENSIONS_OFFER = "HTTP_SEC_WEBSOCKET_EXTENSIONS"
 # Bytes asked of the kernel per read: a busy client's frames arrive in a few reads, not one per frame.
 RECV_BYTES = 65536
+# Every read lands here first and leaves as a copy of what came, before the reader yields: `recv(65536)`
+# would allocate (and mostly give back) 64 KB per read, which fragments the heap thousands of idle clients
+# live in. One buffer for all: gevent runs one greenlet at a time.
+_RECV_BUFFER = memoryview(bytearray(RECV_BYTES))
 # A server ping (RFC 6455 5.5.2): FIN + opcode 9, unmasked, empty. The same bytes for every client.
 PING_FRAME = b"\x89\x00"
 
@@ -58,9 +64,10 @@ def prepare_upgrade(environ: dict[str, Any]) -> None:
     - drop the client's extension offer, so wsproto agrees to no permessage-deflate (simple-websocket's
       handshake replays the HTTP_* keys of this same dict to wsproto);
     - give simple-websocket a stand-in for the socket it would `dup()`: the stand-in writes the 101 to the
-      real socket, and its `recv` (simple-websocket's reader thread) waits until ChatSocket lets it end,
-      without ever reading. So there is one descriptor per connection, and no frame is read by code
-      without the chat's budget (a flood pipelined right after the handshake included).
+      real socket, and its `recv` (a reader thread's, if one was started after all) waits until
+      ChatSocket lets it end, without ever reading. So there is one descriptor per connection, and no
+      frame is read by code without the chat's budget (a flood pipelined right after the handshake
+      included).
     """
     environ.pop(_EXTENSIONS_OFFER, None)
     wsgi_input = environ["wsgi.input"]
@@ -90,22 +97,45 @@ class _HandshakeOnlySocket:
     def release(self) -> None:
         self._released.set()
 
+    def dup(self) -> _HandshakeOnlySocket:
+        return self
+
+
+class NoReaderThread:
+    """simple-websocket's `thread_class` for the chat (see app.chat_routes): its reader is never started,
+    ChatSocket reads. Under gevent a started reader costs a greenlet, a Thread with its locks and events,
+    and a yield in `start()` in the middle of every handshake: when thousands connect at once, that is
+    where most of their memory went (the heap it left fragmented included)."""
+
+    name = "simple-websocket reader, not started"
+
+    def __init__(self, target: Callable[[], None]) -> None:
+        pass  # the reader it would run
+
+    def start(self) -> None:
+        pass
+
 
 class _UpgradeInput:
-    """environ["wsgi.input"] during the upgrade: simple-websocket looks for `.raw._sock` and dup()s it."""
+    """environ["wsgi.input"] during the upgrade: simple-websocket looks for `.raw._sock` and dup()s it.
+
+    No reference cycle (`raw` is not self): the handshake's objects are freed when the request is, not
+    left to the cyclic garbage collector."""
 
     def __init__(self, rfile: Any) -> None:
-        self.raw = self
-        self._sock = self
-        self._stand_in = _HandshakeOnlySocket(rfile)
+        self.raw = _Raw(_HandshakeOnlySocket(rfile))
 
-    def dup(self) -> _HandshakeOnlySocket:
-        return self._stand_in
+
+class _Raw:
+    def __init__(self, stand_in: _HandshakeOnlySocket) -> None:
+        self._sock = stand_in
 
 
 class ChatSocket:
     """One websocket connection after the handshake: reads and parses on the caller's greenlet, writes
     without blocking (or blocking, for a writer greenlet), and can be cut at once."""
+
+    __slots__ = ("_raw", "_sock", "_ws")
 
     def __init__(self, server: Server) -> None:
         sock = server.sock
@@ -116,7 +146,10 @@ class ChatSocket:
             sock.rfile.close()
             sock = sock.sock
             server.connected = False  # flask-sock's close() afterwards does nothing
-            server.thread = None  # flask-sock keeps `server` for the connection's lifetime
+            # flask-sock's per-request response class keeps `server` until the cyclic garbage collector
+            # frees it: let it hold nothing of the connection (the environ, the request head's objects).
+            # (Its reader still closes `server.sock`, the stand-in, on its way out.)
+            server.thread = server.environ = None
         # Chat frames are small writes: with Nagle on, a frame written while the previous one is unacked
         # waits for the peer's delayed ACK (~40 ms on Linux) before it leaves.
         with contextlib.suppress(OSError):  # not a TCP socket (e.g. a Unix socket): nothing to tune
@@ -132,9 +165,10 @@ class ChatSocket:
     def recv(self) -> bytes:
         """The next bytes from the peer (waits); b"" once the connection is over."""
         try:
-            return self._sock.recv(RECV_BYTES)
+            size = self._sock.recv_into(_RECV_BUFFER, RECV_BYTES)
         except OSError:
             return b""
+        return _RECV_BUFFER[:size].tobytes()
 
     def events(self, data: bytes) -> Iterator[Event]:
         """Feed wsproto `data`; the events it completes (a CloseConnection on a protocol error too)."""
@@ -219,19 +253,41 @@ class Inbound:
         return "".join(parts) if isinstance(data, str) else b"".join(parts)  # type: ignore[arg-type]
 
 
-def run_websocket(server: Server, handler: Callable[[ChatSocket], None]) -> None:
-    """Run `handler` on flask-sock's `server` for the connection's lifetime, then tear the TCP down."""
+def run_websocket(
+    server: Server,
+    handler: Callable[[ChatSocket], None],
+    take_over: Callable[[], Callable[[], None]] | None = None,
+) -> None:
+    """Run `handler` on flask-sock's `server` for the connection's lifetime, then tear the TCP down.
+
+    With `take_over` (app.server's hook: the connection becomes ours, and the function it returns closes
+    it) the handler runs on a greenlet of its own and this returns at once, so the WSGI server's greenlet,
+    Flask's request and the environ are gone while the connection idles: what stays is this greenlet,
+    suspended a few calls deep, and the chat's own objects. Without it (another WSGI server), in place.
+    """
     ws = ChatSocket(server)  # first: before anything else reads or writes the socket
+    if take_over is None:
+        _serve(ws, handler)
+    else:
+        # A plain greenlet (no Greenlet object: nobody joins, links or kills it), a call shallower.
+        gevent.spawn_raw(_serve, ws, handler, take_over())
+
+
+def _serve(
+    ws: ChatSocket, handler: Callable[[ChatSocket], None], close: Callable[[], None] | None = None
+) -> None:
     try:
         handler(ws)
     except ConnectionClosed:
         pass  # the peer went away: the normal end
     except Exception:
-        # flask-sock lets anything else reach Flask, whose error page written to the upgraded socket would be
-        # garbage to the client: log it here instead.
+        # Logged here: under flask-sock, an error page Flask would write to the upgraded socket is garbage
+        # to the client; on a greenlet of its own, gevent would print it to stderr.
         log.exception("websocket handler failed", extra={"event": "handler_error"})
     finally:
         ws.abort()
+        if close is not None:
+            close()
 
 
 def text_frame(payload: bytes) -> bytes:
