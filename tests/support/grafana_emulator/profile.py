@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -61,38 +61,10 @@ V10 = Profile(
     provisioning_rbac=False,
 )
 
-V12_3 = Profile(
-    name="v12.3",
-    version="12.3.1",
-    unique_titles=False,
-    title_length_check=True,
-    folder_uid_taken_status=409,
-    delete_body_key="uid",
-    post_answer_has_folder_uid=True,
-    versions_envelope=True,
-    rules_check_folder=True,
-    not_found_reason="NotFound",
-    nested_folders=True,
-    provisioning_rbac=True,
-    app_platform=True,
-)
+# 12.3 and 13 are 11.3+ with the app-platform API (/apis); 13 also stores dashboards in unified storage
+# and answers a legacy version conflict with 409 (grafana/grafana #122027).
+V12_3 = replace(V11_3, name="v12.3", version="12.3.1", app_platform=True)
 
-V13 = Profile(
-    name="v13",
-    version="13.2.1",
-    unique_titles=False,
-    title_length_check=True,
-    folder_uid_taken_status=409,
-    delete_body_key="uid",
-    post_answer_has_folder_uid=True,
-    versions_envelope=True,
-    rules_check_folder=True,
-    not_found_reason="NotFound",
-    nested_folders=True,
-    provisioning_rbac=True,
-    app_platform=True,
-    unified_storage=True,
-    legacy_conflict_status=409,
-)
+V13 = replace(V12_3, name="v13", version="13.2.1", unified_storage=True, legacy_conflict_status=409)
 
 PROFILES = {profile.name: profile for profile in (V11_3, V10, V12_3, V13)}
