@@ -3,8 +3,8 @@
 Both are timed end to end as a user runs them (a subprocess each): importing every corpus dashboard into
 modules (normalise, build, lay out, write, ruff format, render back and compare), and `python -m
 scripts.render` of those modules. The runs alternate (import, render, import, ...) and the best of each is
-kept, so a busy machine slows both alike. The corpus: ../shared/corpus/dashboards beside the repository
-(IMPORT_CORPUS_DIR overrides it).
+kept, so a busy machine slows both alike. The corpus: real dashboards from dotdc/grafana-dashboards-kubernetes
+(Apache-2.0; never copied into this repository), in the directory IMPORT_CORPUS_DIR names.
 
 Target: the whole corpus imports in < 5 s ("a few seconds").
 
