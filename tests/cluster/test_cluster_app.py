@@ -156,6 +156,30 @@ def test_a_sigkilled_replica_releases_its_names_within_the_lease(
         assert welcome["clients"] == 1, "the dead replica's share of the count expired with it"
 
 
+def test_a_replica_stopped_by_sigterm_gives_its_names_back_at_once(
+    redis_server: RedisServer, start_replicas: StartReplicas, connect: Callable[..., ChatClient]
+) -> None:
+    """Even the name of a client that never answered the 1001 is free when the process has exited,
+    long before its lease would have run out."""
+    [survivor] = start_replicas(redis_server.url, 1)
+    port = free_port()
+    stopping = f"http://127.0.0.1:{port}"
+    argv = [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(port)]
+    env = {
+        "PYTHONPATH": str(REPO_ROOT),
+        **REPLICA_ENV,
+        "CHAT_REDIS_URL": redis_server.url,
+        "CHAT_REDIS_LEASE_S": "60",
+        "CHAT_SHUTDOWN_GRACE_S": "0.3",  # shorter than the close handshake the deaf client never finishes
+    }
+    with managed_process(argv, ready_url=f"{stopping}/readyz", env=env) as proc:
+        wait_broker([survivor, stopping], "connected")
+        join_on(connect, stopping, "dave")  # never reads again
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    assert join(connect(survivor), "dave")["type"] == "welcome"
+
+
 def test_redis_down_at_start_the_replica_serves_its_clients_and_connects_once_redis_is_up(
     tmp_path: Path, start_replicas: StartReplicas, connect: Callable[..., ChatClient]
 ) -> None:
