@@ -13,14 +13,13 @@ from typing import Any
 
 from scripts.grafana.client import Grafana
 from scripts.grafana.datasources import map_datasources
+from scripts.grafana.marker import MARKER_KEY
 from scripts.grafana.target import Target, load_target, request_timeout
-
-PUBLISH_MARKER = "__publish"  # publish writes it into every dashboard it saves; it is not content
 
 
 def as_code_renders_it(dashboard: dict[str, Any], target: Target) -> dict[str, Any]:
     """The live dashboard without the target's adaptations and publish's marker."""
-    body = {k: v for k, v in dashboard.items() if k != PUBLISH_MARKER}
+    body = {k: v for k, v in dashboard.items() if k != MARKER_KEY}
     body = map_datasources(body, {live: ours for ours, live in target.datasource_map.items()})
     uid, title = str(body.get("uid", "")), str(body.get("title", ""))
     if target.uid_suffix and uid.endswith(target.uid_suffix):

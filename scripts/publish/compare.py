@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from dashboards.core.conventions import format_duration, parse_duration
+from scripts.grafana.marker import MARKER_KEY
 
-MARKER_KEY = "__publish"
 # The label every alert rule we publish carries, valued with the target's owner: it says whose the rule is
 # and routes its alerts to our part of the notification policy tree.
 OWNER_LABEL = "managed_by"
