@@ -13,6 +13,7 @@ import string
 import subprocess
 import sys
 import textwrap
+import tomllib
 from collections import Counter
 from typing import Any
 
@@ -50,7 +51,7 @@ HOISTED = {
     BarGaugeOptions: "BARGAUGE_OPTIONS",
 }
 MIN_HOISTED_CHARS = 40
-LINE_LENGTH = 110  # pyproject.toml [tool.ruff] line-length
+LINE_LENGTH: int = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["ruff"]["line-length"]
 FORMAT_TIMEOUT_S = 60
 KEYWORD_ONLY = (
     Row,
@@ -60,7 +61,7 @@ KEYWORD_ONLY = (
 )  # written as Row(title=..., panels=[...]) like the hand-written modules
 ARGUMENT_ORDER = {Row: ("title", "id", "raw", "height", "widths", "empty", "panels")}
 DOCSTRING_WIDTH = 100
-MAX_LITERAL_CHARS = 60  # longer strings are split: with indentation they still fit in ruff's 110
+MAX_LITERAL_CHARS = 60  # longer strings are split: with indentation they still fit in ruff's line length
 SELECTOR = re.compile(
     r'(?P<metric>[a-zA-Z_:][a-zA-Z0-9_:]*)\{job=~"\$job", instance=~"\$instance"'
     r'(?P<labels>(?:, [a-zA-Z_][a-zA-Z0-9_]*="[^"\\{}\']*")*)\}'
