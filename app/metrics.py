@@ -17,11 +17,12 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
-    Summary,
 )
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
+
+from app.loop_metrics import LoopCounter, LoopHistogram, LoopSummary
 
 # Closed label-value sets. The protocol's error codes double as the `reason` of rejected frames.
 REJECT_REASONS: tuple[str, ...] = (
@@ -97,7 +98,8 @@ class ChatMetrics:
         self.registered_clients = Gauge(
             "registered_clients", "Tracks the clients that are currently registered", registry=r
         )
-        self.messages_received = Counter(
+        # Updated once per chat message: kept by app.loop_metrics (no lock per update), same exposition.
+        self.messages_received = LoopCounter(
             "chat_messages_received", "Chat messages accepted from clients", registry=r
         )
         self.messages_delivered = Counter(
@@ -112,7 +114,7 @@ class ChatMetrics:
         self.slow_consumer_evictions = Counter(
             "chat_slow_consumer_evictions", "Clients evicted because their send queue was full", registry=r
         )
-        self.message_size = Histogram(
+        self.message_size = LoopHistogram(
             "chat_message_size_bytes",
             "Size of accepted chat message text in bytes (UTF-8)",
             buckets=MESSAGE_SIZE_BUCKETS,
@@ -124,7 +126,7 @@ class ChatMetrics:
             buckets=BROADCAST_DURATION_BUCKETS,
             registry=r,
         )
-        self.message_handling = Summary(
+        self.message_handling = LoopSummary(
             "chat_message_handling_seconds", "Time to handle one inbound frame, parse to fan-out", registry=r
         )
         self.log_lines_sent = Counter("chat_log_shipper_lines_sent", "Log lines accepted by Loki", registry=r)

@@ -2,8 +2,9 @@
 
 The session is the only reader of its socket: it parses what arrives (app.transport) and acts on each frame
 in turn, on its own greenlet until the client has joined (a join may wait for the cluster's name registry),
-then in the event loop's read callback, which never waits; the hub does the writing. It ends when the peer closes (or answers our close), when the
-TCP connection ends (the hub cuts slow, dead and unresponsive clients), or on a protocol violation.
+then in the event loop's read callback, which never waits; the hub does the writing. It ends when the peer
+closes (or answers our close), when the TCP connection ends (the hub cuts slow, dead and unresponsive
+clients), or on a protocol violation.
 
 Abuse policy: every rejected frame is answered with an error event and the connection stays open, so an
 honest client can correct itself. A connection with more than CHAT_ABUSE_MAX_REJECTS rejected frames within

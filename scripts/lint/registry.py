@@ -26,6 +26,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.metrics_core import Metric
 
 from app.logship import STREAM_LABEL_NAMES, stream_labels
+from app.loop_metrics import LoopMetric
 from app.metrics import ChatMetrics
 
 TARGET_LABELS = frozenset({"job", "instance"})
@@ -178,7 +179,9 @@ def _series_of(family: Metric, closed: bool) -> list[Series]:
 
 def _app_families(metrics: ChatMetrics) -> frozenset[str]:
     """Names of the families ChatMetrics declares itself (not its process/platform/GC collectors)."""
-    wrappers = [value for value in vars(metrics).values() if isinstance(value, MetricWrapperBase)]
+    wrappers = [
+        value for value in vars(metrics).values() if isinstance(value, MetricWrapperBase | LoopMetric)
+    ]
     return frozenset(family.name for wrapper in wrappers for family in wrapper.describe())
 
 
