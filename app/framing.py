@@ -14,8 +14,10 @@ the reader splits what arrives at frame boundaries (RFC 6455 5.2):
   here (Inbound's size bound still sees it as it streams).
 wsproto only ever receives whole frames from their first byte, so its state is the one it would have had it
 parsed everything: it tracks fragmented messages and the close handshake, which ordinary frames touch
-neither of. No other library offers a frame fast path usable from a synchronous reader (checked: aiohttp's
-compiled reader is bound to its asyncio queue; websockets' C speedups only mask), hence these few lines.
+neither of. The libraries' fast paths do not fit a synchronous gevent reader: aiohttp's compiled reader
+(aio-libs/aiohttp `aiohttp/_websocket/reader_py.py`, built as reader_c) feeds an asyncio
+`WebSocketDataQueue` bound to a protocol and a loop, and websockets' C extension
+(python-websockets/websockets `src/websockets/speedups.c`) only applies masks; hence these few lines.
 """
 
 from __future__ import annotations
