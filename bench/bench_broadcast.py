@@ -18,9 +18,9 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 
 from bench.go_load import BenchError, LoopRun, app_server, build, closed_loop, raise_fd_limit
+from bench.running import run_timed
 from tests.support.loki_receiver import LokiReceiver
 
 TARGET_RATIO = 0.97
@@ -72,7 +72,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
-    code = main()
-    print(f"(bench took {time.monotonic() - started:.0f} s)")
-    sys.exit(code)
+    run_timed(main)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from collections.abc import Callable
 
 from wsproto.connection import Connection, ConnectionType
 
 from app.framing import InboundFrames
+from bench.running import run_timed
 
 TARGET_RATIO = 5.0
 PAYLOAD = b'{"type":"message","text":"xxxxxxxxxxxxxxxxxx"}'
@@ -78,7 +78,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
-    code = main()
-    print(f"(bench took {time.monotonic() - started:.0f} s)")
-    sys.exit(code)
+    run_timed(main)

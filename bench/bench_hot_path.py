@@ -32,6 +32,7 @@ from bench.go_load import (
     raise_fd_limit,
     server,
 )
+from bench.running import run_timed
 
 ORDER = ("app", "gorilla", "gorilla", "app")
 LOOP_TARGET = 1.0
@@ -144,7 +145,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
-    code = main()
-    print(f"(bench took {time.monotonic() - started:.0f} s)")
-    sys.exit(code)
+    run_timed(main)
