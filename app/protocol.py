@@ -88,9 +88,10 @@ ClientFrame = Join | ChatText | Leave | Rejected
 
 def parse_client_frame(data: str | bytes, limits: Limits) -> ClientFrame:
     """Judge one inbound frame on its own: a valid request, or the code it is rejected with."""
-    if isinstance(data, bytes | bytearray):
+    if data.__class__ is not str:
         return Rejected("binary_frame")
-    if len(data.encode("utf-8", "surrogatepass")) > limits.max_frame_bytes:
+    # A character is at most 4 bytes of UTF-8 (3 for a surrogate): only a long text needs encoding to tell.
+    if len(data) * 4 > limits.max_frame_bytes and _utf8_size(data) > limits.max_frame_bytes:  # type: ignore[arg-type]
         return Rejected("too_large")
     try:
         frame = json.loads(data)
@@ -126,7 +127,11 @@ def _parse_text(text: object, limits: Limits) -> ChatText | Rejected:
         return Rejected("invalid_message")
     if len(text) > limits.max_text_chars:
         return Rejected("too_large")
-    return ChatText(text, len(text.encode("utf-8")))
+    return ChatText(text, _utf8_size(text))
+
+
+def _utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 # One encoder for every event: json.dumps with options builds a new JSONEncoder per call (~1 µs).
