@@ -136,8 +136,9 @@ class _Raw:
 
 
 class ChatSocket:
-    """One websocket connection after the handshake: reads and parses on the caller's greenlet, writes
-    without blocking (or blocking, for a writer greenlet), and can be cut at once."""
+    """One websocket connection after the handshake: reads on the caller's greenlet (`recv`) or from the
+    event loop's read callback (`serve_reads`), splits frames (app.framing), writes without blocking (or
+    blocking, for a writer greenlet), and can be cut at once."""
 
     __slots__ = ("_drained", "_frames", "_hub", "_raw", "_readable", "_sock", "_ws")
 
