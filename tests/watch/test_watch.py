@@ -90,6 +90,16 @@ def admin(grafana: GrafanaEmulator, path: str) -> Any:
     return answer.json
 
 
+def make_publish(grafana: GrafanaEmulator, definitions: Path, rendered: Path) -> str:
+    """Render `definitions` and publish them as `make publish` does; what was published (see below)."""
+    subprocess.run(
+        [sys.executable, "-m", "scripts.render", "--definitions", str(definitions), "--out", str(rendered)],
+        cwd=REPO_ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    assert run_publish(grafana.url, rendered, token=TOKEN).returncode == 0
+    return published_by_make_publish(grafana)
+
+
 def published_by_make_publish(grafana: GrafanaEmulator) -> str:
     """`make publish`'s folder, dashboards and rules, as canonical JSON: what the watcher must not change."""
     hits = admin(grafana, "/api/search?type=dash-db")
@@ -115,13 +125,7 @@ def definitions(tmp_path: Path) -> Path:
 def test_a_save_is_published_to_the_preview_and_mistakes_wait_for_the_next(
     grafana: GrafanaEmulator, definitions: Path, tmp_path: Path
 ) -> None:
-    rendered = tmp_path / "make-render"
-    subprocess.run(
-        [sys.executable, "-m", "scripts.render", "--definitions", str(definitions), "--out", str(rendered)],
-        cwd=REPO_ROOT, check=True, capture_output=True,
-    )  # fmt: skip
-    assert run_publish(grafana.url, rendered, token=TOKEN).returncode == 0
-    before = published_by_make_publish(grafana)
+    before = make_publish(grafana, definitions, tmp_path / "make-render")
 
     watcher = Watcher(grafana, definitions, tmp_path / "watch-render")
     try:
@@ -180,13 +184,7 @@ def test_a_save_is_published_to_the_preview_and_mistakes_wait_for_the_next(
 def test_cleanup_removes_the_preview_and_only_the_preview(
     grafana: GrafanaEmulator, definitions: Path, tmp_path: Path
 ) -> None:
-    rendered = tmp_path / "make-render"
-    subprocess.run(
-        [sys.executable, "-m", "scripts.render", "--definitions", str(definitions), "--out", str(rendered)],
-        cwd=REPO_ROOT, check=True, capture_output=True,
-    )  # fmt: skip
-    assert run_publish(grafana.url, rendered, token=TOKEN).returncode == 0
-    before = published_by_make_publish(grafana)
+    before = make_publish(grafana, definitions, tmp_path / "make-render")
     watcher = Watcher(grafana, definitions, tmp_path / "watch-render", "--cleanup")
     try:
         watcher.next_line("watching")
