@@ -13,14 +13,14 @@ import json
 import os
 import resource
 import subprocess
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scripts.common.load import ws_url
 from scripts.common.paths import REPO_ROOT
-from scripts.common.procs import free_port, managed_process, poll_until
+from scripts.common.procs import app_process, free_port, managed_process, poll_until
 
 GO_MODULE = REPO_ROOT / "bench" / "go"
 GORILLA = "github.com/gorilla/websocket"
@@ -90,11 +90,8 @@ class Server:
 @contextlib.contextmanager
 def app_server(env: Mapping[str, str] | None = None) -> Iterator[Server]:
     """A fresh `python -m app` (rate limit off unless `env` says otherwise)."""
-    port = free_port()
-    argv = [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(port)]
-    full_env = {"PYTHONPATH": str(REPO_ROOT), **UNLIMITED, **(env or {})}
-    with managed_process(argv, ready_url=f"http://127.0.0.1:{port}/readyz", env=full_env) as proc:
-        yield Server("app", f"ws://127.0.0.1:{port}/ws", proc.pid)
+    with app_process(env={**UNLIMITED, **(env or {})}) as app:
+        yield Server("app", ws_url(app.url), app.proc.pid)
 
 
 @contextlib.contextmanager

@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from scripts.common.paths import REPO_ROOT
@@ -96,16 +97,35 @@ def managed_process(
             log_file.close()
 
 
+def app_argv(port: int) -> list[str]:
+    """The command line of `python -m app` serving 127.0.0.1:`port`."""
+    return [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(port)]
+
+
+@dataclass(frozen=True)
+class RunningApp:
+    url: str  # http://127.0.0.1:PORT
+    proc: subprocess.Popen[bytes]  # for callers that signal it (SIGTERM, SIGKILL, SIGSTOP)
+
+
+@contextlib.contextmanager
+def app_process(
+    env: Mapping[str, str] | None = None, log_path: Path | None = None, port: int | None = None
+) -> Iterator[RunningApp]:
+    """Start `python -m app` on a free loopback port, ready; its URL and process until the block exits."""
+    port = port or free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    with managed_process(
+        app_argv(port), ready_url=f"{base_url}/readyz", env={"PYTHONPATH": str(REPO_ROOT), **(env or {})},
+        log_path=log_path,
+    ) as proc:  # fmt: skip
+        yield RunningApp(base_url, proc)
+
+
 @contextlib.contextmanager
 def running_app(
     env: Mapping[str, str] | None = None, log_path: Path | None = None, port: int | None = None
 ) -> Iterator[str]:
     """Start `python -m app` on a free loopback port; yield its base URL (http://127.0.0.1:PORT)."""
-    port = port or free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    argv = [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(port)]
-    with managed_process(
-        argv, ready_url=f"{base_url}/readyz", env={"PYTHONPATH": str(REPO_ROOT), **(env or {})},
-        log_path=log_path,
-    ):  # fmt: skip
-        yield base_url
+    with app_process(env, log_path, port) as app:
+        yield app.url

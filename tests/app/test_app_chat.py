@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import signal
 import socket
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -16,8 +15,7 @@ import websocket
 
 from app.transport import ChatSocket
 from scripts.common.load import ws_url
-from scripts.common.paths import REPO_ROOT
-from scripts.common.procs import free_port, managed_process
+from scripts.common.procs import app_process
 from tests.support.chat_client import ChatClient
 from tests.support.metrics import metric, scrape, wait_for_metric
 
@@ -102,11 +100,8 @@ def test_page_is_self_contained_and_renders_text_safely(base_url: str) -> None:
 
 
 def test_sigterm_drains_clients_and_exits_cleanly(connect: Callable[..., ChatClient]) -> None:
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    argv = [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(port)]
-    env = {"PYTHONPATH": str(REPO_ROOT), "CHAT_SHUTDOWN_GRACE_S": "5"}
-    with managed_process(argv, ready_url=f"{base_url}/readyz", env=env) as proc:
+    with app_process(env={"CHAT_SHUTDOWN_GRACE_S": "5"}) as app:
+        base_url, proc = app.url, app.proc
         polite, deaf = connect(base_url), connect(base_url)
         polite.join("polite")
         deaf.join("deaf")  # never reads again, so it never answers the close: shutdown must not wait on it

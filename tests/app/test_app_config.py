@@ -12,7 +12,7 @@ import pytest
 import app.config
 from app.config import ChatConfig, ConfigError
 from scripts.common.paths import REPO_ROOT
-from scripts.common.procs import free_port, managed_process
+from scripts.common.procs import app_argv, free_port, managed_process
 
 
 def test_defaults_match_the_documented_ones() -> None:
@@ -130,7 +130,7 @@ def test_server_reports_a_busy_port_in_one_line() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         done = subprocess.run(
-            [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(port)],
+            app_argv(port),
             cwd=REPO_ROOT,
             env={"PATH": "/usr/bin:/bin"},
             capture_output=True,

@@ -4,11 +4,9 @@ closed, a shutdown as shutdown, and none of them as a slow consumer."""
 from __future__ import annotations
 
 import signal
-import sys
 from collections.abc import Callable
 
-from scripts.common.paths import REPO_ROOT
-from scripts.common.procs import free_port, managed_process
+from scripts.common.procs import app_process
 from tests.support.chat_client import ChatClient
 from tests.support.metrics import metric, scrape, wait_for_metric
 
@@ -33,11 +31,8 @@ def test_clients_closing_normally_at_once_are_closed_not_evicted(
 
 
 def test_a_shutdown_closes_everyone_with_1001_and_evicts_nobody(connect: Callable[..., ChatClient]) -> None:
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    argv = [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(port)]
-    env = {"PYTHONPATH": str(REPO_ROOT), "CHAT_SHUTDOWN_GRACE_S": "5"}
-    with managed_process(argv, ready_url=f"{base_url}/readyz", env=env) as proc:
+    with app_process(env={"CHAT_SHUTDOWN_GRACE_S": "5"}) as app:
+        base_url, proc = app.url, app.proc
         clients = [connect(base_url) for _ in range(CLIENTS)]
         for number, client in enumerate(clients):
             client.send({"type": "join", "name": f"user-{number}"})

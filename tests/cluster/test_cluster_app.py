@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from scripts.common.paths import REPO_ROOT
-from scripts.common.procs import free_port, managed_process, poll_until, running_app
+from scripts.common.procs import app_process, free_port, poll_until, running_app
 from scripts.common.redis_server import RedisServer
 from tests.support.chat_client import ChatClient
 from tests.support.flood import flood
@@ -134,11 +132,8 @@ def test_a_sigkilled_replica_releases_its_names_within_the_lease(
     redis_server: RedisServer, start_replicas: StartReplicas, connect: Callable[..., ChatClient]
 ) -> None:
     [survivor] = start_replicas(redis_server.url, 1)
-    port = free_port()
-    doomed = f"http://127.0.0.1:{port}"
-    argv = [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(port)]
-    env = {"PYTHONPATH": str(REPO_ROOT), **REPLICA_ENV, "CHAT_REDIS_URL": redis_server.url}
-    with managed_process(argv, ready_url=f"{doomed}/readyz", env=env) as proc:
+    with app_process(env={**REPLICA_ENV, "CHAT_REDIS_URL": redis_server.url}) as app:
+        doomed, proc = app.url, app.proc
         wait_broker([survivor, doomed], "connected")
         join_on(connect, doomed, "carol")
         os.killpg(proc.pid, signal.SIGKILL)
@@ -162,17 +157,14 @@ def test_a_replica_stopped_by_sigterm_gives_its_names_back_at_once(
     """Even the name of a client that never answered the 1001 is free when the process has exited,
     long before its lease would have run out."""
     [survivor] = start_replicas(redis_server.url, 1)
-    port = free_port()
-    stopping = f"http://127.0.0.1:{port}"
-    argv = [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(port)]
     env = {
-        "PYTHONPATH": str(REPO_ROOT),
         **REPLICA_ENV,
         "CHAT_REDIS_URL": redis_server.url,
         "CHAT_REDIS_LEASE_S": "60",
         "CHAT_SHUTDOWN_GRACE_S": "0.3",  # shorter than the close handshake the deaf client never finishes
     }
-    with managed_process(argv, ready_url=f"{stopping}/readyz", env=env) as proc:
+    with app_process(env=env) as app:
+        stopping, proc = app.url, app.proc
         wait_broker([survivor, stopping], "connected")
         join_on(connect, stopping, "dave")  # never reads again
         proc.send_signal(signal.SIGTERM)
@@ -238,11 +230,8 @@ def test_a_stuck_replica_slows_neither_redis_nor_the_other_replicas(
     with contextlib.ExitStack() as stack:
         urls = [stack.enter_context(running_app(env={**REPLICA_ENV, "CHAT_REDIS_URL": redis_server.url}))
                 for _ in range(2)]  # fmt: skip
-        port = free_port()
-        frozen_url = f"http://127.0.0.1:{port}"
-        argv = [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(port)]
-        env = {"PYTHONPATH": str(REPO_ROOT), **REPLICA_ENV, "CHAT_REDIS_URL": redis_server.url}
-        frozen = stack.enter_context(managed_process(argv, ready_url=f"{frozen_url}/readyz", env=env))
+        frozen_app = stack.enter_context(app_process(env={**REPLICA_ENV, "CHAT_REDIS_URL": redis_server.url}))
+        frozen_url, frozen = frozen_app.url, frozen_app.proc
         wait_broker([*urls, frozen_url], "connected")
         alice, bob = join_on(connect, urls[0], "alice"), join_on(connect, urls[1], "bob")
         join_on(connect, frozen_url, "frozen-reader")
